@@ -1,0 +1,196 @@
+"""The contract every connector implements (one package per provider under ``connectors/``).
+
+A connector declares:
+- ``provider``/``display_name``/``integration_type`` and a ``default_base_url``;
+- ``credentials_serializer`` and ``config_serializer`` (DRF serializers) that validate what a user
+  enters; fields listed in ``secret_fields`` are masked everywhere;
+- its ``streams``: entity types with full and incremental reads and a mapper to our records;
+- optionally token acquisition (``obtain_token``), write-back (``push``) and webhooks
+  (``verify_webhook`` / ``handle_webhook``).
+
+Provider quirks stay inside the provider's package; the core never names a provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from rest_framework import serializers
+
+if TYPE_CHECKING:
+    from integrations.models import Integration
+    from syncjobs.models import SyncJob
+    from webhooks.models import WebhookEvent
+
+    from .http import HttpClient
+
+
+@dataclass
+class RecordRow:
+    """One of our records as a mapper produced it from one source record."""
+
+    external_id: str
+    fields: dict[str, Any]
+    # Foreign keys given by the referenced record's external id (same integration),
+    # e.g. {"category": "cat-17"}; the upsert resolves them in one query per field and batch.
+    refs: dict[str, str | None] = field(default_factory=dict)
+    # The raw source record: hashed to skip unchanged rows, kept for audit and re-mapping.
+    payload: Any = None
+
+
+@dataclass
+class Page:
+    """One page of a stream read. Its ``cursor`` is checkpointed once the page is committed."""
+
+    records: list[dict[str, Any]]
+    cursor: dict[str, Any] | None = None
+    deleted_ids: list[str] = field(default_factory=list)
+    # Models (besides the stream's own) whose rows this page also carries, e.g. order lines.
+    extra: dict[str, list[RecordRow]] = field(default_factory=dict)
+
+
+@dataclass
+class SyncContext:
+    integration: Integration
+    connector: Connector
+    http: HttpClient
+    job: SyncJob | None = None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.integration.config or {}
+
+
+DeleteStrategy = Literal["removed_ids", "full_scan", "none"]
+
+
+class Stream:
+    """An entity type a connector reads. Subclass, or construct with a ``read`` and ``mapper``."""
+
+    name: str = ""
+    model: str = ""  # "records.Product"
+    supports_incremental: bool = True
+    # removed_ids: the provider lists deleted ids; full_scan: ids not seen in a full run are deleted.
+    delete_strategy: DeleteStrategy = "none"
+    # Streams that must be synced first (their records are referenced by this one).
+    depends_on: tuple[str, ...] = ()
+
+    def read(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> Iterator[Page]:
+        """Yield pages from ``cursor`` (None or ``full``: from the beginning)."""
+        raise NotImplementedError
+
+    def map(self, raw: dict[str, Any]) -> RecordRow:
+        """Map one source record; raise MappingError for a record that cannot be mapped."""
+        raise NotImplementedError
+
+
+@dataclass
+class WebhookDelivery:
+    """What verification learned about a delivery, before anything is processed."""
+
+    event_id: str = ""  # the provider's event/delivery id; "" falls back to the body hash
+    event_type: str = ""
+
+
+@dataclass
+class InboundRequest:
+    """The raw delivery as received: verification works on these bytes, never on parsed JSON."""
+
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+    content_type: str = ""
+    query: Mapping[str, str] = field(default_factory=dict)
+    remote_ip: str = ""
+
+
+class Connector:
+    provider: ClassVar[str] = ""
+    display_name: ClassVar[str] = ""
+    integration_type: ClassVar[str] = "api"
+    default_base_url: ClassVar[str] = ""
+    credentials_serializer: ClassVar[type[serializers.Serializer] | None] = None
+    config_serializer: ClassVar[type[serializers.Serializer] | None] = None
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+    streams: ClassVar[dict[str, Stream]] = {}
+    # Provider-wide request budget shared by all workers: (requests, per seconds) or None.
+    rate_limit: ClassVar[tuple[int, float] | None] = None
+    # Ask webhook senders for a 2xx even on rejected deliveries (providers that disable a hook on 4xx).
+    webhook_reject_status: ClassVar[int | None] = None
+
+    def __init__(self, integration: Integration):
+        from .http import HttpClient
+
+        self.integration = integration
+        self.http = HttpClient(integration, self)
+
+    # --- configuration ---------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return (self.integration.base_url or self.default_base_url).rstrip("/")
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        if cls.config_serializer is None:
+            return config or {}
+        ser = cls.config_serializer(data=config or {})
+        ser.is_valid(raise_exception=True)
+        return dict(ser.validated_data)
+
+    @classmethod
+    def validate_credentials(cls, credentials: dict[str, Any]) -> dict[str, Any]:
+        if cls.credentials_serializer is None:
+            return credentials or {}
+        ser = cls.credentials_serializer(data=credentials or {})
+        ser.is_valid(raise_exception=True)
+        return dict(ser.validated_data)
+
+    @classmethod
+    def all_secret_fields(cls) -> tuple[str, ...]:
+        declared = set(cls.secret_fields)
+        if cls.credentials_serializer is not None:
+            declared |= set(cls.credentials_serializer().fields)
+        return tuple(sorted(declared))
+
+    # --- auth --------------------------------------------------------------------------------
+    def obtain_token(self) -> dict[str, Any] | None:
+        """Fetch a fresh token from the provider: ``{"access_token": ..., "expires_at": epoch}``.
+
+        Return None for providers that sign each request instead (``auth_headers`` then uses
+        credentials directly). Called by the HTTP client under a per-integration lock.
+        """
+        return None
+
+    def auth_headers(self, token: dict[str, Any] | None) -> dict[str, str]:
+        if token and token.get("access_token"):
+            return {"Authorization": f"Bearer {token['access_token']}"}
+        return {}
+
+    def release_token(self, token: dict[str, Any]) -> None:
+        """Give a token back (providers whose tokens hold a licence seat). Default: nothing."""
+
+    # --- operations ------------------------------------------------------------------------
+    def test_connection(self) -> str:
+        """Prove the credentials work (e.g. obtain a token and read one page); return a message."""
+        raise NotImplementedError
+
+    def push(self, entity: str, record: Any) -> str:
+        """Write one of our records to the provider; return its external id."""
+        raise NotImplementedError(f"{self.display_name} does not support write-back")
+
+    # --- webhooks ----------------------------------------------------------------------------
+    def verify_webhook(self, request: InboundRequest, secret: str) -> WebhookDelivery:
+        """Check the signature on the raw bytes; raise SignatureError / RejectedPayload."""
+        from .errors import SignatureError
+
+        raise SignatureError(f"{self.display_name} does not accept webhooks")
+
+    def handle_webhook(self, event: WebhookEvent) -> str:
+        """Process one stored, verified event (in a worker); return a short outcome message.
+
+        Raise IgnoredEvent for a plausible event we do not handle, ConnectorError to retry.
+        """
+        from .errors import IgnoredEvent
+
+        raise IgnoredEvent(f"{event.event_type or 'event'} is not handled")

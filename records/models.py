@@ -1,0 +1,234 @@
+"""Canonical business records the connectors bring in.
+
+Every record carries its binding to the system it came from (integration + external id, source
+hash, sync status), so a re-sync updates instead of duplicating and skips unchanged rows. Records
+are written in batches by ``records.upsert``, never one query per record.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from integrations.models import Integration, Organization
+
+MONEY = {"max_digits": 18, "decimal_places": 4}
+QTY = {"max_digits": 18, "decimal_places": 4}
+
+
+class SyncStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SYNCED = "synced", "Synced"
+    ERROR = "error", "Error"
+    DELETED = "deleted", "Deleted at source"
+
+
+class SyncedRecord(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # NULL for records created in the hub itself (e.g. to be pushed to a provider).
+    integration = models.ForeignKey(Integration, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    external_id = models.CharField(max_length=255, blank=True)
+    source_hash = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(null=True, blank=True, help_text="The source record as last received.")
+    sync_status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.SYNCED)
+    sync_error = models.TextField(blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="Deleted at the source (soft delete).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def binding_constraint(cls, name: str) -> models.UniqueConstraint:
+        return models.UniqueConstraint(
+            fields=["integration", "external_id"], condition=~Q(external_id=""), name=name
+        )
+
+
+class LocationKind(models.TextChoices):
+    BRANCH = "branch", "Branch"
+    WAREHOUSE = "warehouse", "Warehouse"
+    RESTAURANT = "restaurant", "Restaurant"
+    STORE = "store", "Store"
+
+
+class Location(SyncedRecord):
+    name = models.CharField(max_length=255)
+    code = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=16, choices=LocationKind.choices, default=LocationKind.BRANCH)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [SyncedRecord.binding_constraint("uniq_location_binding")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(SyncedRecord):
+    name = models.CharField(max_length=255)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [SyncedRecord.binding_constraint("uniq_category_binding")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(SyncedRecord):
+    sku = models.CharField(max_length=100, blank=True, db_index=True)
+    barcode = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=500)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
+    unit = models.CharField(max_length=64, blank=True)
+    # Other units with their conversion to ``unit``: [{"name": "box", "factor": "12"}].
+    units = models.JSONField(default=list, blank=True)
+    price = models.DecimalField(null=True, blank=True, **MONEY)
+    cost = models.DecimalField(null=True, blank=True, **MONEY)
+    currency = models.CharField(max_length=3, blank=True)
+    # Prices by price list: {"retail": "12.50", "wholesale": "10.00"}.
+    prices = models.JSONField(default=dict, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [SyncedRecord.binding_constraint("uniq_product_binding")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StockLevel(SyncedRecord):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_levels")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="stock_levels")
+    quantity = models.DecimalField(default=0, **QTY)
+    reserved = models.DecimalField(default=0, **QTY)
+
+    class Meta:
+        ordering = ["product_id", "location_id"]
+        constraints = [SyncedRecord.binding_constraint("uniq_stock_binding")]
+
+
+class Party(SyncedRecord):
+    name = models.CharField(max_length=255)
+    code = models.CharField(max_length=100, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    address = models.TextField(blank=True)
+    tax_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(Party):
+    class Meta(Party.Meta):
+        constraints = [SyncedRecord.binding_constraint("uniq_customer_binding")]
+
+
+class Supplier(Party):
+    class Meta(Party.Meta):
+        constraints = [SyncedRecord.binding_constraint("uniq_supplier_binding")]
+
+
+class DocumentKind(models.TextChoices):
+    SALES = "sales", "Sales"
+    PURCHASE = "purchase", "Purchase"
+    RETURN = "return", "Return"
+    TRANSFER = "transfer", "Transfer"
+
+
+class Document(SyncedRecord):
+    kind = models.CharField(max_length=16, choices=DocumentKind.choices, default=DocumentKind.SALES)
+    number = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(max_length=64, blank=True)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    total = models.DecimalField(null=True, blank=True, **MONEY)
+    currency = models.CharField(max_length=3, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Order(Document):
+    ordered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-ordered_at", "-id"]
+        constraints = [SyncedRecord.binding_constraint("uniq_order_binding")]
+
+    def __str__(self) -> str:
+        return self.number or f"order {self.pk}"
+
+
+class Invoice(Document):
+    issued_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices")
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [SyncedRecord.binding_constraint("uniq_invoice_binding")]
+
+    def __str__(self) -> str:
+        return self.number or f"invoice {self.pk}"
+
+
+class Line(SyncedRecord):
+    line_no = models.PositiveIntegerField(default=0)
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    description = models.CharField(max_length=500, blank=True)
+    quantity = models.DecimalField(default=0, **QTY)
+    unit_price = models.DecimalField(null=True, blank=True, **MONEY)
+    discount = models.DecimalField(null=True, blank=True, **MONEY)
+    total = models.DecimalField(null=True, blank=True, **MONEY)
+
+    class Meta:
+        abstract = True
+        ordering = ["line_no"]
+
+
+class OrderLine(Line):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+
+    class Meta(Line.Meta):
+        constraints = [SyncedRecord.binding_constraint("uniq_orderline_binding")]
+
+
+class InvoiceLine(Line):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+
+    class Meta(Line.Meta):
+        constraints = [SyncedRecord.binding_constraint("uniq_invoiceline_binding")]
+
+
+class Payment(SyncedRecord):
+    number = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=64, blank=True)
+    method = models.CharField(max_length=64, blank=True)
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
+
+    class Meta:
+        ordering = ["-paid_at", "-id"]
+        constraints = [SyncedRecord.binding_constraint("uniq_payment_binding")]

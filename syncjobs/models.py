@@ -1,0 +1,94 @@
+"""Sync jobs and the per-stream cursor they checkpoint after every committed page."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from integrations.models import Integration, Organization
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+class JobType(models.TextChoices):
+    FULL = "full", "Full"
+    INCREMENTAL = "incremental", "Incremental"
+
+
+class Trigger(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    SCHEDULE = "schedule", "Schedule"
+    WEBHOOK = "webhook", "Webhook"
+    API = "api", "API"
+
+
+MAX_ERROR_DETAILS = 100
+
+
+class SyncJob(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="sync_jobs")
+    stream = models.CharField(max_length=64)
+    job_type = models.CharField(max_length=16, choices=JobType.choices, default=JobType.INCREMENTAL)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    records_processed = models.PositiveIntegerField(default=0)
+    records_created = models.PositiveIntegerField(default=0)
+    records_updated = models.PositiveIntegerField(default=0)
+    records_skipped = models.PositiveIntegerField(default=0)
+    records_failed = models.PositiveIntegerField(default=0)
+    records_deleted = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    error_kind = models.CharField(max_length=16, blank=True)
+    error_details = models.JSONField(default=list, blank=True, help_text=f"Per-record errors, first {MAX_ERROR_DETAILS}.")
+    cursor_before = models.JSONField(null=True, blank=True)
+    cursor_after = models.JSONField(null=True, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One pending or running job per integration and stream.
+            models.UniqueConstraint(
+                fields=["integration", "stream"],
+                condition=Q(status__in=["pending", "running"]),
+                name="one_active_job_per_stream",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.integration} {self.stream} {self.status}"
+
+
+class SyncState(models.Model):
+    """Where a stream stands: its cursor (with a tie-breaker), checkpointed after each page."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="sync_states")
+    stream = models.CharField(max_length=64)
+    cursor = models.JSONField(null=True, blank=True)
+    # Cursor of a run that has not finished: a re-run resumes here instead of starting over.
+    resume_cursor = models.JSONField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "stream"], name="uniq_sync_state")]

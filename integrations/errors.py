@@ -1,5 +1,44 @@
+"""One error envelope for the whole API: ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+log = logging.getLogger("integrations.api")
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details if details is not None else {}}}
+
+
+def error_response(code: str, message: str, http_status: int, details=None) -> JsonResponse:
+    return JsonResponse(error_body(code, message, details), status=http_status)
 
 
 def api_exception_handler(exc, context):
-    return exception_handler(exc, context)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        # Not an API exception: log it (the middleware answers it for non-DRF views) and answer 500.
+        log.exception("unhandled API error", exc_info=exc)
+        return Response(
+            error_body("server_error", "Internal error; it has been logged."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        body = error_body("validation_error", "Invalid input.", response.data)
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        body = error_body(str(code), str(detail), {})
+    response.data = body
+    return response

@@ -1,0 +1,79 @@
+"""Admin base: staff see only their organizations' rows; another organization's object is a 404."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import Http404
+
+from .models import Membership, Organization, Role, role_at_least
+
+
+def user_org_roles(request) -> dict[int, str]:
+    """{organization id: role} of the admin user, cached on the request."""
+    cached = getattr(request, "_hub_org_roles", None)
+    if cached is None:
+        cached = dict(Membership.objects.filter(user=request.user).values_list("organization_id", "role"))
+        request._hub_org_roles = cached
+    return cached
+
+
+def has_org_role(request, organization_id: int | None, minimum: str) -> bool:
+    if request.user.is_superuser:
+        return True
+    roles = user_org_roles(request)
+    if organization_id is None:
+        return any(role_at_least(r, minimum) for r in roles.values())
+    return role_at_least(roles.get(organization_id, ""), minimum)
+
+
+class OrgScopedAdmin(admin.ModelAdmin):
+    """Scope by ``org_field``; permissions follow the membership role, not Django's model permissions."""
+
+    org_field = "organization"
+    change_role = Role.ADMIN  # role needed to add/change/delete
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(**{f"{self.org_field}__in": list(user_org_roles(request))})
+
+    def _obj_org_id(self, obj) -> int | None:
+        if obj is None:
+            return None
+        path = self.org_field.split("__")
+        for part in path[:-1]:
+            obj = getattr(obj, part)
+        return getattr(obj, f"{path[-1]}_id")
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_staff and (
+            request.user.is_superuser or bool(user_org_roles(request))
+        )
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request) and has_org_role(request, self._obj_org_id(obj), Role.VIEWER)
+
+    def has_add_permission(self, request) -> bool:
+        return self.has_module_permission(request) and has_org_role(request, None, self.change_role)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request) and has_org_role(request, self._obj_org_id(obj), self.change_role)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django redirects to the index for a missing object; for another tenant's object a plain
+        # 404 says no more than "not found".
+        raise Http404("No such object.")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            model = db_field.remote_field.model
+            orgs = list(user_org_roles(request))
+            if model is Organization:
+                kwargs["queryset"] = Organization.objects.filter(pk__in=orgs)
+            elif any(f.name == "organization" for f in model._meta.fields):
+                kwargs["queryset"] = model._default_manager.filter(organization__in=orgs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -181,6 +181,9 @@ class CredentialAudit(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.action} {', '.join(self.fields)} on {self.integration_id}"
+
 
 class Direction(models.TextChoices):
     INBOUND = "inbound", "Inbound"

@@ -1,0 +1,64 @@
+"""Generic webhook receiver (provider ``webhook``): any sender that signs with a common HMAC scheme.
+
+``config.signature_scheme`` picks the scheme (see ``webhooks.signatures``); ``hmac-sha256-hex``
+and ``hmac-sha256-base64`` read the signature from ``config.signature_header``. The event id used
+for deduplication comes from the scheme's delivery-id header, else from ``event_id_header`` /
+``event_id_field`` when configured, else the inbox falls back to the body hash.
+
+Processing only acknowledges: the raw delivery is stored and readable by API and admin.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rest_framework import serializers
+
+from connectors.base import Connector, InboundRequest, WebhookDelivery
+from connectors.registry import register
+
+from .webhooks import SCHEME_CHOICES, GenericVerifier
+
+if TYPE_CHECKING:
+    from webhooks.models import WebhookEvent
+
+
+class WebhookConfigSerializer(serializers.Serializer):
+    signature_scheme = serializers.ChoiceField(choices=SCHEME_CHOICES, default="hmac-sha256-hex")
+    signature_header = serializers.CharField(
+        max_length=100, default="X-Signature", help_text="Header carrying the signature (hmac-sha256-* schemes)."
+    )
+    event_id_header = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    event_type_header = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    event_id_field = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="Dotted path in a JSON body, e.g. data.id."
+    )
+    event_type_field = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    tolerance_seconds = serializers.IntegerField(min_value=1, max_value=86400, default=300)
+
+
+@register
+class WebhookConnector(Connector):
+    provider: ClassVar[str] = "webhook"
+    display_name: ClassVar[str] = "Generic webhook"
+    integration_type: ClassVar[str] = "webhook"
+    config_serializer = WebhookConfigSerializer
+
+    def test_connection(self) -> str:
+        if not self.integration.webhook_secret:
+            return "No webhook secret set: deliveries will be refused until one is configured."
+        return f"Ready to receive webhooks signed with {self._verifier.scheme.name}."
+
+    @property
+    def _verifier(self) -> GenericVerifier:
+        # Built once per connector instance: the receive path caches connectors per integration.
+        verifier = self.__dict__.get("_verifier_cache")
+        if verifier is None:
+            verifier = self.__dict__["_verifier_cache"] = GenericVerifier(self.integration.config or {})
+        return verifier
+
+    def verify_webhook(self, request: InboundRequest, secret: str) -> WebhookDelivery:
+        return self._verifier.verify(request, secret)
+
+    def handle_webhook(self, event: WebhookEvent) -> str:
+        return "stored"

@@ -118,6 +118,9 @@ class StockLevel(SyncedRecord):
         ordering = ["product_id", "location_id"]
         constraints = [SyncedRecord.binding_constraint("uniq_stock_binding")]
 
+    def __str__(self) -> str:
+        return f"{self.product_id} @ {self.location_id}: {self.quantity}"
+
 
 class Party(SyncedRecord):
     name = models.CharField(max_length=255)
@@ -210,12 +213,18 @@ class OrderLine(Line):
     class Meta(Line.Meta):
         constraints = [SyncedRecord.binding_constraint("uniq_orderline_binding")]
 
+    def __str__(self) -> str:
+        return f"order {self.order_id} line {self.line_no}"
+
 
 class InvoiceLine(Line):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
 
     class Meta(Line.Meta):
         constraints = [SyncedRecord.binding_constraint("uniq_invoiceline_binding")]
+
+    def __str__(self) -> str:
+        return f"invoice {self.invoice_id} line {self.line_no}"
 
 
 class Payment(SyncedRecord):
@@ -232,3 +241,6 @@ class Payment(SyncedRecord):
     class Meta:
         ordering = ["-paid_at", "-id"]
         constraints = [SyncedRecord.binding_constraint("uniq_payment_binding")]
+
+    def __str__(self) -> str:
+        return self.number or f"payment {self.pk}"

@@ -1,0 +1,246 @@
+"""Per-field value coercion for the batch upsert: one bad value fails its row, not the batch.
+
+A converter takes what a mapper put in ``RecordRow.fields`` and returns the value to store, or
+raises ``ValueError`` with a short reason. Converters are built once per model field (a table from
+the field's internal type to a factory), so the hot loop is one dict lookup and one call per value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+Converter = Callable[[Any], Any]
+MISSING = object()
+
+
+def json_default(value: Any) -> Any:
+    """JSON for the types mappers commonly hand over (money as a string keeps its precision)."""
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def canonical_json(value: Any) -> str:
+    """Stable text for hashing: sorted keys, no whitespace, non-ASCII kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default)
+
+
+def _check_text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: one such value would abort the whole COPY.
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
+
+
+def _char(field: models.Field) -> Converter:
+    limit = field.max_length
+
+    def convert(value: Any) -> str:
+        if value is None:
+            return ""
+        if type(value) is not str:
+            value = str(value)
+        if limit is not None and len(value) > limit:
+            raise ValueError(f"longer than {limit} characters")
+        return _check_text(value)
+
+    return convert
+
+
+def _decimal(field: models.DecimalField) -> Converter:
+    quantum = Decimal(1).scaleb(-field.decimal_places)
+    int_digits = field.max_digits - field.decimal_places
+
+    def convert(value: Any) -> Decimal | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            raise ValueError("is not a number")
+        try:
+            number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float)
+                                                                       else str(value).strip())
+            if not number.is_finite():
+                raise ValueError("is not a finite number")
+            # numeric(p, s) would round silently anyway; round here so the stored value is the one we report.
+            number = number.quantize(quantum, rounding=ROUND_HALF_UP)
+        except InvalidOperation:
+            raise ValueError("is not a valid number") from None
+        if number and number.adjusted() >= int_digits:
+            raise ValueError(f"has more than {int_digits} digits before the decimal point")
+        return number
+
+    return convert
+
+
+def _integer(low: int, high: int) -> Callable[[models.Field], Converter]:
+    def factory(field: models.Field) -> Converter:
+        def convert(value: Any) -> int | None:
+            if value is None or value == "":
+                return None
+            if isinstance(value, bool):
+                raise ValueError("is not an integer")
+            try:
+                number = int(value) if not isinstance(value, float) or value.is_integer() else None
+            except (TypeError, ValueError):
+                number = None
+            if number is None:
+                raise ValueError("is not an integer")
+            if not low <= number <= high:
+                raise ValueError(f"is out of range {low}..{high}")
+            return number
+
+        return convert
+
+    return factory
+
+
+TRUE_WORDS = {"true", "1", "yes", "y", "t", "on"}
+FALSE_WORDS = {"false", "0", "no", "n", "f", "off", ""}
+
+
+def _boolean(field: models.Field) -> Converter:
+    def convert(value: Any) -> bool | None:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, int | float):
+            return bool(value)
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ValueError("is not a boolean")
+
+    return convert
+
+
+def _datetime(field: models.Field) -> Converter:
+    def convert(value: Any) -> dt.datetime | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, dt.datetime):
+            parsed = value
+        elif isinstance(value, dt.date):
+            parsed = dt.datetime.combine(value, dt.time())
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            parsed = dt.datetime.fromtimestamp(value, tz=dt.UTC)
+        else:
+            text = str(value).strip()
+            try:
+                parsed = parse_datetime(text)
+                if parsed is None and (day := parse_date(text)) is not None:
+                    parsed = dt.datetime.combine(day, dt.time())
+            except ValueError:
+                parsed = None
+            if parsed is None:
+                raise ValueError("is not a valid date-time")
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        return parsed
+
+    return convert
+
+
+def _date(field: models.Field) -> Converter:
+    def convert(value: Any) -> dt.date | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        try:
+            parsed = parse_date(str(value).strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise ValueError("is not a valid date")
+        return parsed
+
+    return convert
+
+
+def json_text(value: Any) -> str:
+    """JSON text to store (converters of JSON fields return text: COPY sends it as is)."""
+    try:
+        text = canonical_json(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"is not JSON: {exc}") from None
+    # jsonb refuses \u0000 as well.
+    if "\\u0000" in text:
+        raise ValueError("contains a NUL character")
+    return text
+
+
+def _json(field: models.Field) -> Converter:
+    def convert(value: Any) -> str | None:
+        return None if value is None else json_text(value)
+
+    return convert
+
+
+def _text(field: models.Field) -> Converter:
+    def convert(value: Any) -> str:
+        if value is None:
+            return ""
+        return _check_text(value if type(value) is str else str(value))
+
+    return convert
+
+
+CONVERTERS: dict[str, Callable[[Any], Converter]] = {
+    "CharField": _char,
+    "SlugField": _char,
+    "EmailField": _char,
+    "URLField": _char,
+    "TextField": _text,
+    "DecimalField": _decimal,
+    "IntegerField": _integer(-(2**31), 2**31 - 1),
+    "BigIntegerField": _integer(-(2**63), 2**63 - 1),
+    "SmallIntegerField": _integer(-(2**15), 2**15 - 1),
+    "PositiveIntegerField": _integer(0, 2**31 - 1),
+    "PositiveBigIntegerField": _integer(0, 2**63 - 1),
+    "PositiveSmallIntegerField": _integer(0, 2**15 - 1),
+    "BooleanField": _boolean,
+    "DateTimeField": _datetime,
+    "DateField": _date,
+    "JSONField": _json,
+}
+
+
+def field_converter(field: models.Field) -> Converter:
+    """The converter for ``field``, wrapping the type's own with null and default handling."""
+    factory = CONVERTERS.get(field.get_internal_type())
+    if factory is None:
+        raise TypeError(f"no converter for {field.get_internal_type()} ({field.name})")
+    convert = factory(field)
+    default = field.get_default() if field.has_default() else MISSING
+    if default is not MISSING and field.get_internal_type() == "JSONField":
+        default = json_text(default)
+    nullable = field.null
+
+    def converter(value: Any) -> Any:
+        result = convert(value) if value is not MISSING else MISSING
+        if result is None or result is MISSING:
+            if nullable:
+                return None
+            # A provider's null for a field with a default (quantity 0, active True) means the default.
+            if default is not MISSING:
+                return default
+            if result is MISSING and field.empty_strings_allowed:
+                return ""
+            raise ValueError("is required")
+        return result
+
+    return converter

@@ -186,7 +186,7 @@ def upsert_rows(
     if not batch:
         return result
 
-    backend = POSTGRES if connection.vendor == "postgresql" else SQLITE
+    backend = BACKENDS.get(connection.vendor, ORM)
     with transaction.atomic(savepoint=False):
         existing = backend.existing(plan, integration, list(batch))
         prepared: list[Prepared] = []
@@ -361,8 +361,8 @@ class PostgresBackend:
         return created, updated
 
 
-class SqliteBackend:
-    """The embedded default: ORM bulk writes; SQLite's write lock (BEGIN IMMEDIATE) makes it race-free."""
+class OrmBackend:
+    """The embedded default (SQLite): ORM bulk writes; SQLite's write lock (BEGIN IMMEDIATE) makes it race-free."""
 
     def existing(self, plan: ModelPlan, integration: Integration, external_ids: list[str]) -> Existing:
         found: Existing = {}
@@ -399,8 +399,9 @@ class SqliteBackend:
         return len(new), len(old)
 
 
-POSTGRES = PostgresBackend()
-SQLITE = SqliteBackend()
+ORM = OrmBackend()
+# By connection.vendor; any other database gets the ORM path.
+BACKENDS: dict[str, PostgresBackend | OrmBackend] = {"postgresql": PostgresBackend()}
 
 
 def qn(name: str) -> str:

@@ -1,0 +1,195 @@
+"""The batch upsert on PostgreSQL, the production path (COPY + INSERT … ON CONFLICT)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from connectors.base import RecordRow
+from records.models import Category, Location, OrderLine, Product, StockLevel, SyncStatus
+from records.upsert import child_rows, mark_deleted, mark_missing_children, mark_missing_deleted, upsert_rows
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def product(ext: str, name: str = "Tea", price: str = "10.50", **extra) -> RecordRow:
+    payload = {"id": ext, "name": name, "price": price, **extra}
+    return RecordRow(external_id=ext, fields={"name": name, "price": price, "sku": f"SKU-{ext}"}, payload=payload)
+
+
+def test_insert_then_update_counts_and_stores_binding(integration):
+    first = upsert_rows(integration, Product, [product("p1"), product("p2", price="3")])
+    assert (first.created, first.updated, first.skipped, first.failed) == (2, 0, 0, 0)
+
+    p1 = Product.objects.get(integration=integration, external_id="p1")
+    assert p1.organization_id == integration.organization_id
+    assert p1.price == Decimal("10.5000") and p1.sku == "SKU-p1"
+    assert p1.payload == {"id": "p1", "name": "Tea", "price": "10.50"}
+    assert len(p1.source_hash) == 64 and p1.sync_status == SyncStatus.SYNCED and p1.last_synced_at
+
+    second = upsert_rows(integration, "records.Product", [product("p1", name="Green tea"), product("p3")])
+    assert (second.created, second.updated, second.skipped) == (1, 1, 0)
+    p1.refresh_from_db()
+    assert p1.name == "Green tea"
+    assert Product.objects.filter(integration=integration).count() == 3
+
+
+def test_unchanged_rows_are_skipped_without_a_write(integration):
+    upsert_rows(integration, Product, [product("p1"), product("p2")])
+    before = dict(Product.objects.values_list("external_id", "updated_at"))
+    synced_before = Product.objects.get(external_id="p1").last_synced_at
+
+    result = upsert_rows(integration, Product, [product("p1"), product("p2", price="4")])
+
+    assert (result.created, result.updated, result.skipped) == (0, 1, 1)
+    after = dict(Product.objects.values_list("external_id", "updated_at"))
+    assert after["p1"] == before["p1"]
+    assert after["p2"] > before["p2"]
+    assert Product.objects.get(external_id="p1").last_synced_at == synced_before
+
+
+def test_same_batch_twice_creates_no_duplicates(integration):
+    rows = [product(f"p{i}") for i in range(50)]
+    upsert_rows(integration, Product, rows)
+    again = upsert_rows(integration, Product, rows)
+    assert (again.created, again.updated, again.skipped) == (0, 0, 50)
+    assert Product.objects.filter(integration=integration).count() == 50
+
+
+def test_duplicate_ids_in_one_batch_keep_the_last(integration):
+    result = upsert_rows(integration, Product, [product("p1", name="old"), product("p1", name="new")])
+    assert (result.created, result.skipped) == (1, 1)
+    assert Product.objects.get(external_id="p1").name == "new"
+
+
+def test_hot_path_is_a_fixed_number_of_queries(integration):
+    Category.objects.create(organization=integration.organization, integration=integration, external_id="c1",
+                            name="Drinks")
+    rows = [RecordRow(f"p{i}", {"name": f"P{i}"}, refs={"category": "c1"}, payload={"i": i}) for i in range(300)]
+    with CaptureQueriesContext(connection) as ctx:
+        result = upsert_rows(integration, Product, rows)
+    assert result.created == 300
+    # Django sees only the reference lookup; the select, COPY and upsert go through psycopg directly.
+    assert len(ctx.captured_queries) <= 2
+    assert set(Product.objects.values_list("category__external_id", flat=True)) == {"c1"}
+
+
+def test_soft_deleted_record_is_revived(integration):
+    upsert_rows(integration, Product, [product("p1")])
+    assert mark_deleted(integration, Product, ["p1", "unknown"]) == 1
+    gone = Product.objects.get(external_id="p1")
+    assert gone.deleted_at and gone.sync_status == SyncStatus.DELETED
+
+    result = upsert_rows(integration, Product, [product("p1")])  # same payload: still rewritten
+
+    assert result.updated == 1
+    back = Product.objects.get(external_id="p1")
+    assert back.deleted_at is None and back.sync_status == SyncStatus.SYNCED
+
+
+def test_refs_resolve_and_a_missing_required_ref_fails_only_that_row(integration, other_integration):
+    upsert_rows(integration, Product, [product("p1")])
+    upsert_rows(integration, Location, [RecordRow("l1", {"name": "Main", "kind": "store"})])
+    # Same external id under another organization's integration must never be linked.
+    upsert_rows(other_integration, Product, [product("p2")])
+
+    rows = [
+        RecordRow("s1", {"quantity": "5"}, refs={"product": "p1", "location": "l1"}),
+        RecordRow("s2", {"quantity": "1"}, refs={"product": "p2", "location": "l1"}),
+        RecordRow("s3", {"quantity": "1"}, refs={"location": "l1"}),
+    ]
+    result = upsert_rows(integration, StockLevel, rows)
+
+    assert (result.created, result.failed) == (1, 2)
+    assert {e["external_id"] for e in result.errors} == {"s2", "s3"}
+    assert "p2" in next(e["error"] for e in result.errors if e["external_id"] == "s2")
+    level = StockLevel.objects.get(external_id="s1")
+    assert level.product.external_id == "p1" and level.location.external_id == "l1"
+    assert level.quantity == Decimal("5")
+    assert not StockLevel.objects.filter(external_id__in=["s2", "s3"]).exists()
+
+
+def test_missing_optional_ref_is_null_and_resolved_by_the_next_sync(integration):
+    row = RecordRow("p1", {"name": "Tea"}, refs={"category": "c9"}, payload={"id": "p1", "cat": "c9"})
+    upsert_rows(integration, Product, [row])
+    p = Product.objects.get(external_id="p1")
+    assert p.category_id is None and "c9" in p.sync_error
+
+    upsert_rows(integration, Category, [RecordRow("c9", {"name": "Tea"})])
+    result = upsert_rows(integration, Product, [row])  # unchanged payload, but not clean: rewritten
+
+    assert result.updated == 1
+    p.refresh_from_db()
+    assert p.category.external_id == "c9" and p.sync_error == ""
+
+
+def test_parent_in_the_same_batch_is_linked(integration):
+    rows = [
+        RecordRow("child", {"name": "Green"}, refs={"parent": "root"}),
+        RecordRow("root", {"name": "Tea"}),
+    ]
+    result = upsert_rows(integration, Category, rows)
+    assert result.created == 2 and not result.errors
+    assert Category.objects.get(external_id="child").parent.external_id == "root"
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"name": "x" * 501}, "name: longer than 500"),
+        ({"name": "Tea", "price": "abc"}, "price: is not a valid number"),
+        ({"name": "Tea", "price": "1e20"}, "price: has more than 14 digits"),
+        ({"name": "Tea", "is_active": "perhaps"}, "is_active: is not a boolean"),
+        ({"name": "Tea\x00"}, "name: contains a NUL"),
+        ({"name": "Tea", "colour": "red"}, "unknown field(s): colour"),
+        ({"name": "Tea", "attributes": {"x": object()}}, "attributes: is not JSON"),
+    ],
+)
+def test_a_bad_value_fails_only_its_row(integration, fields, error):
+    rows = [product("good1"), RecordRow("bad", fields, payload={"id": "bad"}), product("good2")]
+    result = upsert_rows(integration, Product, rows)
+    assert (result.created, result.failed) == (2, 1)
+    assert result.errors[0]["external_id"] == "bad" and error in result.errors[0]["error"]
+    assert set(Product.objects.values_list("external_id", flat=True)) == {"good1", "good2"}
+
+
+def test_values_are_coerced(integration):
+    upsert_rows(integration, Location, [RecordRow("l1", {"name": "Main"})])
+    upsert_rows(integration, Product, [RecordRow("p1", {"name": "Tea"})])
+    upsert_rows(integration, "records.Order", [RecordRow("o1", {"number": "A1", "ordered_at": "2026-03-01T10:00:00",
+                                                                  "total": 12.345678})])
+    order = OrderLine.order.field.related_model.objects.get(external_id="o1")
+    assert order.ordered_at == dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
+    assert order.total == Decimal("12.3457")
+    bad = upsert_rows(integration, "records.Order", [RecordRow("o2", {"ordered_at": "yesterday"})])
+    assert bad.failed == 1 and "ordered_at" in bad.errors[0]["error"]
+
+
+def test_mark_missing_deleted_soft_deletes_rows_not_seen_in_a_full_run(integration):
+    upsert_rows(integration, Product, [product(f"p{i}") for i in range(5)])
+    started = timezone.now()
+    upsert_rows(integration, Product, [product("late")])  # e.g. a webhook during the run
+
+    assert mark_missing_deleted(integration, Product, ["p0", "p1", "p2"], started) == 2
+
+    live = set(Product.objects.filter(deleted_at__isnull=True).values_list("external_id", flat=True))
+    assert live == {"p0", "p1", "p2", "late"}
+    assert Product.objects.count() == 6  # never a hard delete
+    assert set(Product.objects.filter(sync_status=SyncStatus.DELETED).values_list("external_id", flat=True)) == {
+        "p3", "p4"}
+
+
+def test_order_lines_bound_to_their_order(integration):
+    upsert_rows(integration, "records.Order", [RecordRow("o1", {"number": "A1"})])
+    lines = [RecordRow("1", {"line_no": 1, "quantity": 2}), RecordRow("2", {"line_no": 2, "quantity": 1})]
+    result = upsert_rows(integration, OrderLine, child_rows("order", "o1", lines))
+    assert result.created == 2
+    assert list(OrderLine.objects.values_list("external_id", "order__external_id")) == [("o1/1", "o1"), ("o1/2", "o1")]
+
+    assert mark_missing_children(integration, OrderLine, "order", ["o1"], ["o1/1"]) == 1
+    assert OrderLine.objects.get(external_id="o1/2").deleted_at is not None

@@ -1,0 +1,228 @@
+"""REST API of the integrations app: integrations, providers, API keys, logs and credential audits."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import django_filters
+from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from connectors.registry import get_connector_class, providers
+
+from . import audit
+from .api_base import OrgScopedViewSet
+from .auth import ApiKeyPrincipal
+from .models import ApiKey, CredentialAudit, Integration, IntegrationLog, IntegrationStatus, Role, role_at_least
+from .providers import describe, describe_all
+from .serializers import (
+    ApiKeySerializer,
+    CredentialAuditSerializer,
+    IntegrationLogSerializer,
+    IntegrationSerializer,
+    SyncRequestSerializer,
+)
+from .tasks import CONNECTION_TEST_ACTION, outcome
+from .tasks import test_connection as test_connection_task
+
+MAX_TEST_WAIT_SECONDS = 20.0
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request conflicts with the current state."
+
+
+def _user_of(request) -> Any:
+    return None if isinstance(request.user, ApiKeyPrincipal) else request.user
+
+
+# --- integrations --------------------------------------------------------------------------------
+class IntegrationFilter(django_filters.FilterSet):
+    class Meta:
+        model = Integration
+        fields = ["provider", "status", "type", "code", "auto_sync_enabled"]
+
+
+class IntegrationViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    OrgScopedViewSet,
+):
+    queryset = Integration.objects.all()
+    serializer_class = IntegrationSerializer
+    filterset_class = IntegrationFilter
+    ordering_fields = ["name", "code", "created_at", "last_sync_at"]
+    required_roles = {"sync": Role.MANAGER, "test": Role.MANAGER}
+
+    def _save(self, serializer, **extra) -> None:
+        instance = serializer.instance
+        created = instance is None
+        before = audit.snapshot(instance.credentials, instance.webhook_secret) if instance else audit.snapshot({})
+        try:
+            with transaction.atomic():
+                integration = serializer.save(**extra)
+                after = audit.snapshot(integration.credentials, integration.webhook_secret)
+                fields = audit.changed_fields(before, after)
+                audit.record_change(
+                    integration, fields, action=audit.audit_action(created, after, fields), via="api",
+                    user=self.request.user,
+                )
+        except IntegrityError as exc:
+            # Two concurrent creates with one code: the constraint decides, and it is a 400, not a 500.
+            raise serializers.ValidationError({"code": ["An integration with this code already exists."]}) from exc
+
+    def perform_create(self, serializer) -> None:
+        self._save(serializer, organization=self.request.organization)
+
+    def perform_update(self, serializer) -> None:
+        self._save(serializer)
+
+    @extend_schema(request=SyncRequestSerializer, responses={202: dict})
+    @action(detail=True, methods=["post"])
+    def sync(self, request, pk=None) -> Response:
+        integration = self.get_object()
+        body = SyncRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        streams = body.validated_data.get("streams")
+        if integration.status == IntegrationStatus.INACTIVE:
+            raise Conflict("This integration is inactive; activate it before syncing.")
+        known = get_connector_class(integration.provider).streams
+        unknown = sorted(set(streams or ()) - set(known))
+        if unknown:
+            raise serializers.ValidationError(
+                {"streams": [f"unknown stream {name!r}; this provider has: {', '.join(known) or 'none'}"
+                             for name in unknown]}
+            )
+        from syncjobs.services import start_sync  # the sync-jobs app depends on us, not the reverse
+
+        try:
+            jobs = start_sync(
+                integration, streams=streams, full=body.validated_data["full"], trigger="api", user=_user_of(request)
+            )
+        except ValueError as exc:
+            raise serializers.ValidationError({"streams": [str(exc)]}) from exc
+        return Response({"jobs": [job.pk for job in jobs]}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        parameters=[OpenApiParameter("wait", float, description=f"Wait up to this many seconds (max "
+                                                                f"{MAX_TEST_WAIT_SECONDS:g}) for the outcome.")],
+        responses={200: dict, 202: dict},
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None) -> Response:
+        integration = self.get_object()
+        try:
+            wait = min(max(float(request.query_params.get("wait") or 0), 0.0), MAX_TEST_WAIT_SECONDS)
+        except ValueError:
+            raise serializers.ValidationError({"wait": ["A number of seconds."]}) from None
+        last_id = (
+            IntegrationLog.objects.filter(integration=integration, action=CONNECTION_TEST_ACTION)
+            .order_by("-id").values_list("id", flat=True).first() or 0
+        )
+        test_connection_task.delay(integration.pk)
+        body: dict[str, Any] = {"status": "queued", "integration": integration.pk}
+        deadline = time.monotonic() + wait
+        while wait:
+            entry = (
+                IntegrationLog.objects.filter(integration=integration, action=CONNECTION_TEST_ACTION, id__gt=last_id)
+                .order_by("id").first()
+            )
+            if entry is not None:
+                return Response({"status": "done", "integration": integration.pk, **outcome(entry)})
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+# --- providers -----------------------------------------------------------------------------------
+class ProviderViewSet(viewsets.ViewSet):
+    """The connector registry: what each provider needs (credentials, config) and what it syncs."""
+
+    lookup_value_regex = "[^/]+"
+
+    def list(self, request) -> Response:
+        return Response(describe_all())
+
+    def retrieve(self, request, pk=None) -> Response:
+        cls = providers().get(pk)
+        if cls is None:
+            raise exceptions.NotFound("unknown provider")
+        return Response(describe(cls))
+
+
+# --- API keys ------------------------------------------------------------------------------------
+class ApiKeyViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+    OrgScopedViewSet,
+):
+    queryset = ApiKey.objects.all()
+    serializer_class = ApiKeySerializer
+    required_roles = {"revoke": Role.ADMIN}
+
+    def create(self, request, *args, **kwargs) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        role = serializer.validated_data["role"]
+        if not role_at_least(request.role, role):
+            raise exceptions.PermissionDenied(f"You cannot create a key with a role above your own ({request.role}).")
+        key, raw = ApiKey.issue(
+            request.organization, name=serializer.validated_data["name"], role=role, created_by=_user_of(request)
+        )
+        # The only time the raw key is ever shown: it is stored hashed.
+        return Response({**ApiKeySerializer(key).data, "key": raw}, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None) -> Response:
+        key = self.get_object()
+        key.revoke()
+        return Response(ApiKeySerializer(key).data)
+
+    def perform_destroy(self, instance: ApiKey) -> None:
+        # Revoked, not deleted: the key's row stays for the audit trail.
+        instance.revoke()
+
+
+# --- logs and audits -----------------------------------------------------------------------------
+class IntegrationLogFilter(django_filters.FilterSet):
+    # By id, not a model choice: another organization's integration id must look like no match.
+    integration = django_filters.NumberFilter(field_name="integration_id")
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    sync_job = django_filters.NumberFilter(field_name="sync_job_id")
+
+    class Meta:
+        model = IntegrationLog
+        fields = ["integration", "action", "status_code", "level", "direction", "method"]
+
+
+class IntegrationLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+    queryset = IntegrationLog.objects.all()
+    serializer_class = IntegrationLogSerializer
+    filterset_class = IntegrationLogFilter
+    ordering_fields = ["created_at", "duration_ms", "status_code"]
+
+
+class CredentialAuditFilter(django_filters.FilterSet):
+    integration = django_filters.NumberFilter(field_name="integration_id")
+
+    class Meta:
+        model = CredentialAudit
+        fields = ["integration", "action", "via"]
+
+
+class CredentialAuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+    queryset = CredentialAudit.objects.select_related("user", "api_key")
+    serializer_class = CredentialAuditSerializer
+    filterset_class = CredentialAuditFilter
+    required_roles = {"list": Role.ADMIN, "retrieve": Role.ADMIN}

@@ -1,0 +1,12 @@
+"""API routes of the integrations app; config/urls.py mounts ``router`` under /api/v1/."""
+
+from rest_framework.routers import DefaultRouter
+
+from . import api
+
+router = DefaultRouter(trailing_slash="/?")
+router.register("integrations", api.IntegrationViewSet, basename="integration")
+router.register("providers", api.ProviderViewSet, basename="provider")
+router.register("api-keys", api.ApiKeyViewSet, basename="api-key")
+router.register("integration-logs", api.IntegrationLogViewSet, basename="integration-log")
+router.register("credential-audits", api.CredentialAuditViewSet, basename="credential-audit")

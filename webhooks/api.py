@@ -1,0 +1,58 @@
+"""/api/v1/webhooks: list, get, retry (manager), delete (admin); scoped to the caller's organization."""
+
+from __future__ import annotations
+
+import django_filters
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+
+from integrations.api_base import OrgScopedViewSet
+from integrations.models import Role
+
+from . import processing, queue
+from .models import EventStatus, WebhookEvent
+from .serializers import WebhookEventDetailSerializer, WebhookEventSerializer
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class WebhookEventFilter(django_filters.FilterSet):
+    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+
+    class Meta:
+        model = WebhookEvent
+        fields = ["integration", "status", "provider", "event_type", "event_id"]
+
+
+class WebhookEventViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, OrgScopedViewSet
+):
+    queryset = WebhookEvent.objects.all().defer("body", "headers")
+    filterset_class = WebhookEventFilter
+    ordering_fields = ["received_at", "id", "status", "attempts"]
+    required_roles = {"retry": Role.MANAGER, "destroy": Role.ADMIN}
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        # The list shows a body size, never the body: load the bytes only for one event.
+        return qs.defer(None) if self.action != "list" else qs
+
+    def get_serializer_class(self):
+        return WebhookEventSerializer if self.action == "list" else WebhookEventDetailSerializer
+
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Back to pending with a fresh retry budget, and queue processing."""
+        event = self.get_object()
+        if event.status in (EventStatus.REJECTED, EventStatus.PROCESSING):
+            raise Conflict(f"A {event.status} event cannot be retried.")
+        processing.requeue([event.pk])
+        queue.kick()
+        event.refresh_from_db()
+        return Response(WebhookEventDetailSerializer(event).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,88 @@
+"""webhook key -> integration, its connector and decrypted secret, cached briefly in-process.
+
+The receive path is hot: a database read plus an AES-GCM decryption per delivery would cost more
+than the insert we must do. Entries live a few seconds (``WEBHOOK_KEY_CACHE_SECONDS``), so a
+changed secret or a deactivated integration takes effect everywhere within that time, and at once
+in the process that saved it (signal below). Unknown keys are cached too, so random keys cannot
+turn into one query each.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from connectors.base import Connector, InboundRequest, WebhookDelivery
+from connectors.errors import SignatureError
+from connectors.registry import get_connector_class
+from integrations.models import Integration, IntegrationStatus
+
+MAX_ENTRIES = 10_000
+
+
+@dataclass
+class Target:
+    integration: Integration
+    connector: Connector
+    secret: str
+    max_retries: int
+
+    @property
+    def reject_status(self) -> int | None:
+        return self.connector.webhook_reject_status
+
+    def verify(self, request: InboundRequest) -> WebhookDelivery:
+        if not self.secret:
+            # Never "no secret, so skip verification": refuse until the operator sets one.
+            raise SignatureError("no webhook secret is configured for this integration")
+        return self.connector.verify_webhook(request, self.secret)
+
+
+_cache: dict[str, tuple[float, Target | None]] = {}
+
+
+def _ttl() -> float:
+    return float(getattr(settings, "WEBHOOK_KEY_CACHE_SECONDS", 5))
+
+
+def _load(key: str) -> Target | None:
+    integration = Integration.objects.filter(webhook_key=key).select_related("organization").first()
+    if integration is None or integration.status == IntegrationStatus.INACTIVE:
+        return None
+    try:
+        connector = get_connector_class(integration.provider)(integration)
+    except KeyError:
+        return None
+    return Target(
+        integration=integration,
+        connector=connector,
+        secret=integration.webhook_secret or "",
+        max_retries=int(getattr(settings, "WEBHOOK_MAX_RETRIES", 5)),
+    )
+
+
+def target_for(key: str) -> Target | None:
+    """The active integration behind ``key`` (None: unknown, inactive or unknown provider)."""
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    target = _load(key)
+    if len(_cache) >= MAX_ENTRIES:
+        _cache.clear()
+    _cache[key] = (now + _ttl(), target)
+    return target
+
+
+def clear() -> None:
+    _cache.clear()
+
+
+@receiver(post_save, sender=Integration, dispatch_uid="webhooks.lookup.saved")
+@receiver(post_delete, sender=Integration, dispatch_uid="webhooks.lookup.deleted")
+def _integration_changed(sender, instance: Integration, **kwargs) -> None:
+    _cache.pop(instance.webhook_key, None)

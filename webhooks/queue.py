@@ -1,0 +1,70 @@
+"""Waking the worker: at most one drain task per short interval, not one task per event.
+
+Publishing a Celery message costs about as much as the insert itself, and a worker runs one task
+per event far slower than it can process a batch. So a request that stored an event "kicks":
+``SET webhooks:kick NX PX 500`` in Redis, and only the winner enqueues ``drain_events``. The drain
+claims pending events in batches until none are left, deletes the kick key and looks once more
+before it exits. An event inserted before its request lost the race is therefore seen either by
+that final look or by the drain the next winner enqueues: none is stranded. If Redis or the broker
+is down, the event is stored anyway and the periodic sweep queues it later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import lru_cache
+
+from django.conf import settings
+
+log = logging.getLogger("webhooks.queue")
+
+KICK_KEY = "webhooks:kick"
+_last_warning = 0.0
+
+
+def kick_interval_ms() -> int:
+    return int(getattr(settings, "WEBHOOK_KICK_INTERVAL_MS", 500))
+
+
+@lru_cache(maxsize=1)
+def _redis():
+    import redis
+
+    # Short timeouts: a dead Redis must not hold a webhook answer for long.
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+def redis_client():
+    return _redis() if settings.REDIS_URL else None
+
+
+def kick() -> bool:
+    """Make sure a drain task is queued soon; True when this call enqueued one. Never raises."""
+    try:
+        client = redis_client()
+        # Without Redis (the embedded dev setup) there is nothing to coordinate on: enqueue each time.
+        if client is not None and not client.set(KICK_KEY, b"1", nx=True, px=kick_interval_ms()):
+            return False
+        from .tasks import drain_events
+
+        drain_events.apply_async(retry=False)  # fail fast when the broker is down: the sweep catches up
+        return True
+    except Exception as exc:  # noqa: BLE001 - the event is stored; queuing is best effort
+        _warn(f"could not queue webhook processing ({exc.__class__.__name__}: {exc}); the sweep will")
+        return False
+
+
+def clear_kick() -> None:
+    client = redis_client()
+    if client is not None:
+        client.delete(KICK_KEY)
+
+
+def _warn(message: str) -> None:
+    # One line per 10 s per process: a broker outage during a burst must not flood the log.
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning > 10:
+        _last_warning = now
+        log.warning(message)

@@ -1,0 +1,157 @@
+"""Writing deliveries: one INSERT per accepted delivery, idempotent on (integration, dedupe_key).
+
+The ORM's ``create`` plus catching IntegrityError costs a savepoint and a second round trip on
+every duplicate; ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` answers "new or duplicate" in one
+statement, and concurrent deliveries of one event serialise on the unique index (one row wins).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, connection
+from django.db.models import F
+from django.utils import timezone
+
+from integrations.redaction import MASK, is_secret_key
+
+from .models import EventStatus, WebhookEvent
+
+MAX_EVENT_ID = 255
+log = logging.getLogger("webhooks.store")
+
+
+@functools.lru_cache(maxsize=512)
+def _hide_header(name: str) -> bool:
+    # Signatures are digests, not secrets: kept so a delivery can be re-verified or audited.
+    return is_secret_key(name) and "signature" not in name
+
+
+def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Lower-cased headers with credentials (Authorization, cookies, API keys, tokens) masked."""
+    return {name: (MASK if _hide_header(name) else value) for name, value in headers.items()}
+
+
+def request_headers(meta: Mapping[str, Any]) -> dict[str, str]:
+    """Lower-cased, dash-separated header names from a WSGI environ."""
+    headers = {key[5:].lower().replace("_", "-"): value for key, value in meta.items() if key.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if meta.get(key):
+            headers[key.lower().replace("_", "-")] = meta[key]
+    return headers
+
+
+def masked_endpoint(path: str, key: str) -> str:
+    # The key is the endpoint's only credential: keep a recognisable prefix, not the whole key.
+    return path.replace(key, key[:6] + "…") if key else path
+
+
+@dataclass
+class Delivery:
+    """A delivery as it will be stored."""
+
+    organization_id: int
+    integration_id: int
+    provider: str
+    endpoint: str
+    headers: dict[str, str]
+    body: bytes
+    content_type: str
+    remote_ip: str | None
+    event_id: str = ""
+    event_type: str = ""
+    max_retries: int = 5
+
+    @functools.cached_property
+    def body_sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    @property
+    def dedupe_key(self) -> str:
+        if not self.event_id:
+            return f"sha256:{self.body_sha256}"
+        if len(self.event_id) > MAX_EVENT_ID:
+            return "id-sha256:" + hashlib.sha256(self.event_id.encode()).hexdigest()
+        return self.event_id
+
+
+_COLUMNS = (
+    "organization", "integration", "provider", "endpoint", "event_id", "event_type", "dedupe_key", "headers",
+    "body", "content_type", "remote_ip", "body_sha256", "status", "rejection_reason", "attempts", "max_retries",
+    "last_error", "result", "duplicates", "received_at",
+)
+
+
+@functools.lru_cache(maxsize=4)
+def _insert_sql(vendor: str) -> tuple[str, tuple]:
+    fields = tuple(WebhookEvent._meta.get_field(name) for name in _COLUMNS)
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = (  # names from the model's metadata, values as parameters
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT (integration_id, dedupe_key) DO NOTHING RETURNING id"
+    )
+    return sql, fields
+
+
+def _row(d: Delivery, status: str, dedupe_key: str | None, reason: str = "") -> dict[str, Any]:
+    return {
+        "organization": d.organization_id,
+        "integration": d.integration_id,
+        "provider": d.provider,
+        "endpoint": d.endpoint[:500],
+        "event_id": d.event_id[:MAX_EVENT_ID],
+        "event_type": d.event_type[:255],
+        "dedupe_key": dedupe_key,
+        "headers": d.headers,
+        "body": d.body,
+        "content_type": d.content_type[:200],
+        "remote_ip": d.remote_ip or None,
+        "body_sha256": d.body_sha256,
+        "status": status,
+        "rejection_reason": reason,
+        "attempts": 0,
+        "max_retries": d.max_retries,
+        "last_error": "",
+        "result": "",
+        "duplicates": 0,
+        "received_at": timezone.now(),
+    }
+
+
+def _insert(row: dict[str, Any]) -> int | None:
+    sql, fields = _insert_sql(connection.vendor)
+    params = [f.get_db_prep_save(row[f.name], connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchone()
+    return found[0] if found else None
+
+
+def store_pending(d: Delivery) -> int | None:
+    """Store a verified delivery; its id, or None when this event was already stored (a duplicate)."""
+    dedupe_key = d.dedupe_key
+    try:
+        event_id = _insert(_row(d, EventStatus.PENDING, dedupe_key))
+    except IntegrityError:  # a backend without ON CONFLICT support semantics: same meaning
+        event_id = None
+    if event_id is None:
+        try:
+            WebhookEvent.objects.filter(integration_id=d.integration_id, dedupe_key=dedupe_key).update(
+                duplicates=F("duplicates") + 1
+            )
+        except DatabaseError:  # the event itself is stored: a lost count must not fail the answer
+            log.exception("could not count a duplicate delivery of %s", dedupe_key)
+    return event_id
+
+
+def store_rejected(d: Delivery, reason: str) -> int | None:
+    """Stored for the record (NULL dedupe key: never a duplicate of anything), never processed."""
+    return _insert(_row(d, EventStatus.REJECTED, None, reason[:2000]))
+

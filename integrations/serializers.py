@@ -14,7 +14,7 @@ from .audit import is_mask, mask_credentials, merge_credentials
 from .models import ApiKey, CredentialAudit, Integration, IntegrationLog, Role
 
 
-def _json_safe(value: dict[str, Any]) -> dict[str, Any]:
+def json_safe(value: dict[str, Any]) -> dict[str, Any]:
     # Connector serializers may return Decimals, dates or ordered dicts; store plain JSON.
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
@@ -93,14 +93,14 @@ class IntegrationSerializer(serializers.ModelSerializer):
         if "config" in attrs or instance is None or "provider" in attrs:
             config = attrs.get("config", instance.config if instance else {})
             try:
-                attrs["config"] = _json_safe(connector.validate_config(config))
+                attrs["config"] = json_safe(connector.validate_config(config))
             except serializers.ValidationError as exc:
                 errors["config"] = _field_errors(exc)
 
         if "credentials" in attrs or instance is None or "provider" in attrs:
             merged = merge_credentials(instance.credentials if instance else {}, attrs.get("credentials", {}))
             try:
-                attrs["credentials"] = _json_safe(connector.validate_credentials(merged))
+                attrs["credentials"] = json_safe(connector.validate_credentials(merged))
             except serializers.ValidationError as exc:
                 errors["credentials"] = _field_errors(exc)
 

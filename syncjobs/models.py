@@ -55,11 +55,17 @@ class SyncJob(models.Model):
     pages = models.PositiveIntegerField(default=0)
     error_message = models.TextField(blank=True)
     error_kind = models.CharField(max_length=16, blank=True)
-    error_details = models.JSONField(default=list, blank=True, help_text=f"Per-record errors, first {MAX_ERROR_DETAILS}.")
+    error_details = models.JSONField(
+        default=list, blank=True, help_text=f"Per-record errors, first {MAX_ERROR_DETAILS}."
+    )
     cursor_before = models.JSONField(null=True, blank=True)
     cursor_after = models.JSONField(null=True, blank=True)
     progress = models.JSONField(default=dict, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # Runs of this job so far (a transient failure may re-queue it, bounded by settings).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When it was last put on the queue: a pending job queued long ago was lost and is re-queued.
+    queued_at = models.DateTimeField(null=True, blank=True)
     celery_task_id = models.CharField(max_length=64, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -78,6 +84,19 @@ class SyncJob(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.integration} {self.stream} {self.status}"
 
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        from django.utils import timezone
+
+        end = self.completed_at or timezone.now()
+        return round((end - self.started_at).total_seconds(), 3)
+
 
 class SyncState(models.Model):
     """Where a stream stands: its cursor (with a tie-breaker), checkpointed after each page."""
@@ -92,3 +111,6 @@ class SyncState(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["integration", "stream"], name="uniq_sync_state")]
+
+    def __str__(self) -> str:
+        return f"{self.integration} {self.stream}"

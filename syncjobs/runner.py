@@ -1,0 +1,321 @@
+"""Run one sync job: read its stream page by page, write the records, checkpoint after every page.
+
+Each page is committed in one transaction together with its checkpoint (``SyncState.resume_cursor``)
+and the job's counters, so a run that dies halfway resumes from its last committed page and a
+re-run writes no duplicates (records are upserted on ``(integration, external_id)``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from connectors.base import Page, RecordRow, Stream, SyncContext
+from connectors.errors import ConnectorError
+from connectors.registry import get_connector_class
+from integrations.models import Direction, Integration, IntegrationLog, IntegrationStatus
+from records.upsert import UpsertResult, mark_deleted, mark_missing_deleted, upsert_rows
+
+from .conf import setting
+from .models import MAX_ERROR_DETAILS, JobStatus, JobType, SyncJob, SyncState
+
+log = logging.getLogger("syncjobs")
+
+MAX_ERROR_LENGTH = 500
+# Error kinds that need the user to act: the integration is flagged until a sync succeeds.
+USER_ACTION_KINDS = frozenset({"auth", "config"})
+
+
+@dataclass
+class Outcome:
+    status: str  # the job's status after this run ("skipped" when it was not ours to run)
+    retry_in: float | None = None  # seconds: the task should run the job again after that
+
+
+class JobLost(Exception):
+    """The job is no longer running under us (reaped as stale, or finished elsewhere): stop writing."""
+
+
+def run_job(job_id: int) -> Outcome:
+    """Claim a pending job and run it. A job another worker claimed first is left alone."""
+    now = timezone.now()
+    claimed = SyncJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+        status=JobStatus.RUNNING,
+        started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField())),
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return Outcome("skipped")
+    job = SyncJob.objects.select_related("integration").get(pk=job_id)
+    return JobRun(job).execute()
+
+
+def log_event(job: SyncJob, action: str, *, level: str = "info", error: str = "", details: Any = None) -> None:
+    IntegrationLog.objects.create(
+        organization_id=job.organization_id, integration_id=job.integration_id, action=action,
+        direction=Direction.INTERNAL, level=level, endpoint=job.stream, sync_job_id=job.pk,
+        request_excerpt=json.dumps({"job_type": job.job_type, "trigger": job.trigger, "attempt": job.attempts}),
+        response_excerpt=json.dumps(details, default=str) if details is not None else "",
+        error_message=error[:2000],
+    )
+
+
+def job_counts(job: SyncJob) -> dict[str, int]:
+    return {
+        "processed": job.records_processed, "created": job.records_created, "updated": job.records_updated,
+        "skipped": job.records_skipped, "failed": job.records_failed, "deleted": job.records_deleted,
+        "pages": job.pages,
+    }
+
+
+def _record_error(external_id: Any, error: str, page: int) -> dict[str, Any]:
+    return {"external_id": str(external_id or ""), "error": error[:MAX_ERROR_LENGTH], "page": page}
+
+
+class JobRun:
+    def __init__(self, job: SyncJob):
+        self.job = job
+        self.integration: Integration = job.integration
+        self.full = job.job_type == JobType.FULL
+        self.started_at = timezone.now()
+        self.seen: set[str] = set()
+        self.unidentified_failures = 0  # failed records without an id: a full-scan diff would be unsafe
+        self.last_cursor: Any = None
+
+    # --- the run ----------------------------------------------------------------------------------
+    def execute(self) -> Outcome:
+        job = self.job
+        if job.cancel_requested:
+            return self._cancel(None)
+        state = self._state()
+        cursor = None if self.full else (state.resume_cursor or state.cursor)
+        resumed = bool(cursor is not None and cursor == state.resume_cursor)
+        log_event(job, "sync.started", details={"cursor": cursor, "resumed": resumed})
+        try:
+            connector = get_connector_class(self.integration.provider)(self.integration)
+            connector.http.sync_job_id = job.pk
+            stream = connector.streams[job.stream]
+            ctx = SyncContext(self.integration, connector, connector.http, job)
+            if job.cursor_before is None and job.attempts <= 1:
+                job.cursor_before = cursor
+            self.last_cursor = cursor
+            job.progress = {**job.progress, "resumed_from": cursor if resumed else None}
+            job.save(update_fields=["cursor_before", "progress"])
+            for page in stream.read(ctx, cursor, self.full):
+                if self._commit_page(stream, page):
+                    return self._cancel(self.last_cursor)
+            return self._complete(stream)
+        except JobLost:
+            log.warning("sync job %s is no longer running here; stopped", job.pk)
+            return Outcome("lost")
+        except ConnectorError as exc:
+            return self._connector_failure(exc)
+        except Exception as exc:  # noqa: BLE001 - a hub bug fails the job, visibly, not the worker
+            log.exception("sync job %s crashed", job.pk)
+            return self._fail("internal", f"{type(exc).__name__}: {exc}", count_failure=False)
+
+    def _state(self) -> SyncState:
+        state, _ = SyncState.objects.get_or_create(integration=self.integration, stream=self.job.stream)
+        return state
+
+    def _locked_job(self) -> SyncJob:
+        job = SyncJob.objects.select_for_update().get(pk=self.job.pk)
+        if job.status != JobStatus.RUNNING:
+            raise JobLost(job.status)
+        return job
+
+    # --- one page ---------------------------------------------------------------------------------
+    def _map(self, stream: Stream, page: Page, page_no: int) -> tuple[list[RecordRow], list[dict[str, Any]]]:
+        rows, errors = [], []
+        for raw in page.records:
+            try:
+                rows.append(stream.map(raw))
+            except Exception as exc:  # noqa: BLE001 - MappingError or any bad value: that record fails alone
+                raw_id = raw.get("id") if isinstance(raw, dict) else None
+                errors.append(_record_error(raw_id, f"{type(exc).__name__}: {exc}", page_no))
+        return rows, errors
+
+    def _commit_page(self, stream: Stream, page: Page) -> bool:
+        """Write one page with its checkpoint and counters in one transaction; True if cancel was asked."""
+        page_no = self.job.pages + 1
+        rows, errors = self._map(stream, page, page_no)
+        with transaction.atomic():
+            job = self._locked_job()
+            result = upsert_rows(self.integration, stream.model, rows) if rows else UpsertResult()
+            errors += [_record_error(e["external_id"], e["error"], page_no) for e in result.errors]
+            extra_counts, extra_errors = self._write_extra(page, job.progress.get("extra", {}), page_no)
+            deleted = mark_deleted(self.integration, stream.model, page.deleted_ids) if page.deleted_ids else 0
+            if page.cursor is not None:
+                self.last_cursor = page.cursor
+                SyncState.objects.filter(integration=self.integration, stream=job.stream).update(
+                    resume_cursor=page.cursor, updated_at=timezone.now()
+                )
+            self.seen.update(row.external_id for row in rows)
+            self.seen.update(e["external_id"] for e in errors if e["external_id"])
+            self.unidentified_failures += sum(1 for e in errors if not e["external_id"])
+
+            job.pages += 1
+            job.records_processed += len(page.records)
+            job.records_created += result.created
+            job.records_updated += result.updated
+            job.records_skipped += result.skipped
+            job.records_failed += len(errors)
+            job.records_deleted += deleted
+            job.error_details = (job.error_details + errors + extra_errors)[:MAX_ERROR_DETAILS]
+            job.progress = {
+                **job.progress, "pages": job.pages, "records": job.records_processed,
+                "last_cursor": self.last_cursor, "extra": extra_counts,
+            }
+            job.heartbeat_at = timezone.now()
+            job.save(update_fields=[
+                "pages", "records_processed", "records_created", "records_updated", "records_skipped",
+                "records_failed", "records_deleted", "error_details", "progress", "heartbeat_at",
+            ])
+        self.job = job
+        return job.cancel_requested
+
+    def _write_extra(self, page: Page, totals: dict, page_no: int) -> tuple[dict, list[dict[str, Any]]]:
+        """Rows of other models the page carries (e.g. order lines); counted per model in progress."""
+        totals = {model: dict(counts) for model, counts in totals.items()}
+        errors: list[dict[str, Any]] = []
+        for model, rows in page.extra.items():
+            result = upsert_rows(self.integration, model, rows) if rows else UpsertResult()
+            errors += [_record_error(e["external_id"], f"{model}: {e['error']}", page_no) for e in result.errors]
+            counts = totals.setdefault(model, {})
+            for key in ("created", "updated", "skipped", "failed"):
+                counts[key] = counts.get(key, 0) + getattr(result, key)
+        return totals, errors
+
+    # --- endings ----------------------------------------------------------------------------------
+    def _complete(self, stream: Stream) -> Outcome:
+        now = timezone.now()
+        with transaction.atomic():
+            job = self._locked_job()
+            if self.full and stream.delete_strategy == "full_scan":
+                if self.unidentified_failures:
+                    job.progress = {**job.progress, "full_scan_skipped": "records without an id failed"}
+                else:
+                    job.records_deleted += mark_missing_deleted(
+                        self.integration, stream.model, self.seen, self.started_at
+                    )
+            state = SyncState.objects.select_for_update().get(integration=self.integration, stream=job.stream)
+            state.cursor = self.last_cursor if self.last_cursor is not None else state.cursor
+            state.resume_cursor = None
+            state.last_success_at = now
+            state.save()
+            job.status = JobStatus.COMPLETED
+            job.completed_at = job.heartbeat_at = now
+            job.cursor_after = state.cursor
+            job.error_message = job.error_kind = ""
+            job.save()
+            self._update_integration(job, ok=True)
+        self.job = job
+        log_event(job, "sync.completed", level="warning" if job.records_failed else "info", details=job_counts(job))
+        return Outcome(JobStatus.COMPLETED)
+
+    def _cancel(self, cursor: Any) -> Outcome:
+        now = timezone.now()
+        with transaction.atomic():
+            job = self._locked_job()
+            job.status = JobStatus.CANCELLED
+            job.completed_at = job.heartbeat_at = now
+            job.cursor_after = cursor
+            job.save()
+        self.job = job
+        log_event(job, "sync.cancelled", details=job_counts(job))
+        return Outcome(JobStatus.CANCELLED)
+
+    def _connector_failure(self, exc: ConnectorError) -> Outcome:
+        retries = int(setting("SYNC_TRANSIENT_RETRIES"))
+        if exc.retryable and self.job.attempts <= retries:
+            return self._requeue(exc)
+        return self._fail(exc.kind, exc.message)
+
+    def _requeue(self, exc: ConnectorError) -> Outcome:
+        """Put the job back to pending; the task runs it again after a backoff (it resumes)."""
+        base = float(setting("SYNC_RETRY_BACKOFF_SECONDS"))
+        delay = exc.retry_after if exc.retry_after is not None else base * 2 ** (self.job.attempts - 1)
+        delay = min(delay, float(setting("SYNC_RETRY_BACKOFF_MAX_SECONDS")))
+        now = timezone.now()
+        with transaction.atomic():
+            job = self._locked_job()
+            job.status = JobStatus.PENDING
+            job.queued_at = now + timedelta(seconds=delay)
+            job.heartbeat_at = now
+            job.error_kind = exc.kind
+            job.error_message = f"attempt {job.attempts} failed, retrying in {delay:.1f} s: {exc.message}"
+            job.save()
+        self.job = job
+        log_event(job, "sync.retrying", level="warning", error=job.error_message)
+        return Outcome(JobStatus.PENDING, retry_in=delay)
+
+    def _fail(self, kind: str, message: str, *, count_failure: bool = True) -> Outcome:
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                job = self._locked_job()
+                job.status = JobStatus.FAILED
+                job.completed_at = job.heartbeat_at = now
+                job.cursor_after = self.last_cursor
+                job.error_kind = kind
+                job.error_message = message
+                job.save()
+                self._update_integration(job, ok=False, count_failure=count_failure)
+        except JobLost:
+            return Outcome("lost")
+        self.job = job
+        log_event(job, "sync.failed", level="error", error=f"{kind}: {message}", details=job_counts(job))
+        return Outcome(JobStatus.FAILED)
+
+    def _update_integration(self, job: SyncJob, *, ok: bool, count_failure: bool = True) -> None:
+        """Stats and health of the integration, under its row lock (streams finish concurrently)."""
+        integ = Integration.objects.select_for_update().get(pk=self.integration.pk)
+        now = timezone.now()
+        stats = dict(integ.metadata.get("sync", {}))
+        stats[job.stream] = {"status": job.status, "job_id": job.pk, "finished_at": now.isoformat(), **job_counts(job)}
+        integ.metadata = {**integ.metadata, "sync": stats}
+        fields = ["metadata", "updated_at"]
+        if ok:
+            integ.last_sync_at = integ.last_connected_at = now
+            if integ.sync_interval_minutes > 0:
+                integ.next_sync_at = now + timedelta(minutes=integ.sync_interval_minutes)
+            integ.consecutive_failures = 0
+            fields += ["last_sync_at", "last_connected_at", "next_sync_at", "consecutive_failures"]
+            if integ.status == IntegrationStatus.ERROR:  # a successful run proves the connection again
+                integ.status, integ.connection_error = IntegrationStatus.ACTIVE, ""
+                fields += ["status", "connection_error"]
+        elif count_failure:
+            integ.consecutive_failures += 1
+            fields += ["consecutive_failures", "status", "connection_error"]
+            if job.error_kind in USER_ACTION_KINDS and integ.status == IntegrationStatus.ACTIVE:
+                integ.status = IntegrationStatus.ERROR
+            if job.error_kind in USER_ACTION_KINDS:
+                integ.connection_error = job.error_message
+            self._failure_alerts(integ, job)
+        integ.save(update_fields=fields)
+        self.integration = integ
+
+    def _failure_alerts(self, integ: Integration, job: SyncJob) -> None:
+        failures = integ.consecutive_failures
+        warn_after = int(setting("SYNC_FAILURE_WARN_AFTER"))
+        disable_after = int(setting("SYNC_FAILURE_DISABLE_AFTER"))
+        if failures >= disable_after and integ.status != IntegrationStatus.INACTIVE:
+            integ.status = IntegrationStatus.INACTIVE
+            integ.connection_error = (
+                f"Disabled after {failures} consecutive failed syncs; last error: {job.error_message}"
+            )[:2000]
+            log.error("integration %s disabled after %s failed syncs", integ.pk, failures)
+            log_event(job, "integration.disabled", level="error", error=integ.connection_error)
+        elif failures == warn_after:
+            log.warning("integration %s: %s consecutive failed syncs", integ.pk, failures)
+            log_event(job, "sync.failing", level="warning",
+                      error=f"{failures} consecutive failed syncs; disabled at {disable_after}")

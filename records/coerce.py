@@ -31,9 +31,10 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def canonical_json(value: Any) -> str:
-    """Stable text for hashing: sorted keys, no whitespace, non-ASCII kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default)
+# Stable text for hashing: sorted keys, no whitespace, non-ASCII kept as is. One encoder, built once.
+canonical_json: Callable[[Any], str] = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default
+).encode
 
 
 def _check_text(value: str) -> str:
@@ -219,28 +220,35 @@ CONVERTERS: dict[str, Callable[[Any], Converter]] = {
 }
 
 
+def missing_value(field: models.Field) -> Any:
+    """What a row that does not give ``field`` stores; ``MISSING``: the row fails ("is required")."""
+    if field.has_default():
+        default = field.get_default()
+        return json_text(default) if field.get_internal_type() == "JSONField" else default
+    if field.null:
+        return None
+    if CONVERTERS.get(field.get_internal_type()) in (_char, _text):
+        return ""
+    return MISSING
+
+
 def field_converter(field: models.Field) -> Converter:
-    """The converter for ``field``, wrapping the type's own with null and default handling."""
+    """The converter for ``field``: the type's own, plus what a given null means."""
     factory = CONVERTERS.get(field.get_internal_type())
     if factory is None:
         raise TypeError(f"no converter for {field.get_internal_type()} ({field.name})")
     convert = factory(field)
-    default = field.get_default() if field.has_default() else MISSING
-    if default is not MISSING and field.get_internal_type() == "JSONField":
-        default = json_text(default)
-    nullable = field.null
+    if field.null or factory in (_char, _text):  # null stays null; text turns null into ""
+        return convert
+    # A provider's null for a field with a default (quantity 0, active True) means the default.
+    fallback = missing_value(field)
 
     def converter(value: Any) -> Any:
-        result = convert(value) if value is not MISSING else MISSING
-        if result is None or result is MISSING:
-            if nullable:
-                return None
-            # A provider's null for a field with a default (quantity 0, active True) means the default.
-            if default is not MISSING:
-                return default
-            if result is MISSING and field.empty_strings_allowed:
-                return ""
-            raise ValueError("is required")
+        result = convert(value)
+        if result is None:
+            if fallback is MISSING:
+                raise ValueError("is required")
+            return fallback
         return result
 
     return converter

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +38,7 @@ from django.utils import timezone
 from connectors.base import RecordRow
 from integrations.models import Integration
 
-from .coerce import MISSING, Converter, canonical_json, field_converter
+from .coerce import MISSING, Converter, canonical_json, field_converter, missing_value
 from .models import SyncedRecord, SyncStatus
 
 # Columns the upsert manages itself; everything else concrete is a data field or a reference.
@@ -86,6 +87,8 @@ class ModelPlan:
     data: tuple[models.Field, ...]
     refs: dict[str, models.ForeignKey]
     converters: dict[str, Converter]
+    defaults: dict[str, Any]  # what a field not given stores
+    required: frozenset[str]  # fields a row must give
 
     @property
     def ref_fields(self) -> tuple[models.ForeignKey, ...]:
@@ -108,6 +111,8 @@ def plan_for(model: type[SyncedRecord]) -> ModelPlan:
         data=tuple(data),
         refs=refs,
         converters={f.name: field_converter(f) for f in data},
+        defaults={f.name: missing_value(f) for f in data},
+        required=frozenset(f.name for f in data if missing_value(f) is MISSING),
     )
 
 
@@ -128,7 +133,7 @@ def source_hash(row: RecordRow) -> tuple[str | None, str]:
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
     """A changed row, coerced and resolved, ready to write."""
 
@@ -219,15 +224,18 @@ def upsert_rows(
 
 
 def coerce_fields(plan: ModelPlan, fields: dict[str, Any]) -> dict[str, Any]:
-    unknown = fields.keys() - plan.converters.keys()
-    if unknown:
-        raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    values = {}
-    for name, convert in plan.converters.items():
+    converters = plan.converters
+    values = plan.defaults.copy()
+    for name, value in fields.items():
+        convert = converters.get(name)
+        if convert is None:
+            raise ValueError(f"unknown field(s): {', '.join(sorted(fields.keys() - converters.keys()))}")
         try:
-            values[name] = convert(fields.get(name, MISSING))
+            values[name] = convert(value)
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None
+    if plan.required and not plan.required <= fields.keys():
+        raise ValueError(f"{', '.join(sorted(plan.required - fields.keys()))}: is required")
     return values
 
 
@@ -242,12 +250,14 @@ def resolve_refs(
     in_batch = {p.external_id for p in prepared}
     known = plan.refs.keys()
     for p in prepared:
-        unknown = batch[p.external_id][0].refs.keys() - known
-        if unknown:
-            p.error = f"unknown reference(s): {', '.join(sorted(unknown))}"
+        refs = batch[p.external_id][0].refs
+        if refs and not refs.keys() <= known:
+            p.error = f"unknown reference(s): {', '.join(sorted(refs.keys() - known))}"
     for name, fk in plan.refs.items():
         target = fk.related_model
         wanted = {ref for p in prepared if (ref := batch[p.external_id][0].refs.get(name))}
+        if not wanted and fk.null:
+            continue  # no row links this field: NULL for new rows, untouched on update
         found = dict(lookup_ids(target, integration, list(wanted))) if wanted else {}
         for p in prepared:
             ref = batch[p.external_id][0].refs.get(name)
@@ -342,7 +352,7 @@ class PostgresBackend:
             f" RETURNING xmax = 0 AS inserted)"
             f" SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
         )
-        names = [f.name for f in plan.data]
+        data_of = operator.itemgetter(*[f.name for f in plan.data])
         attnames = [f.attname for f in plan.ref_fields]
         with raw_connection().cursor() as cur:
             # ON COMMIT DROP: gone with the caller's transaction; emptied when reused within it.
@@ -351,10 +361,8 @@ class PostgresBackend:
             with cur.copy(f"COPY {temp} ({', '.join(map(qn, copy_cols))}) FROM STDIN") as copy:
                 for p in prepared:
                     values = p.values
-                    copy.write_row(
-                        (p.external_id, p.source_hash, p.payload, p.sync_error,
-                         *[values[n] for n in names], *[values[a] for a in attnames])
-                    )
+                    copy.write_row((p.external_id, p.source_hash, p.payload, p.sync_error, *data_of(values),
+                                    *[values.get(a) for a in attnames]))
             cur.execute(upsert, (integration.organization_id, integration.pk, SyncStatus.SYNCED.value,
                                  synced_at, now, now))
             created, updated = cur.fetchone()

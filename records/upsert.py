@@ -352,7 +352,7 @@ class PostgresBackend:
             f" RETURNING xmax = 0 AS inserted)"
             f" SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
         )
-        data_of = operator.itemgetter(*[f.name for f in plan.data])
+        data_of = tuple_getter([f.name for f in plan.data])
         attnames = [f.attname for f in plan.ref_fields]
         with raw_connection().cursor() as cur:
             # ON COMMIT DROP: gone with the caller's transaction; emptied when reused within it.
@@ -410,6 +410,14 @@ class OrmBackend:
 ORM = OrmBackend()
 # By connection.vendor; any other database gets the ORM path.
 BACKENDS: dict[str, PostgresBackend | OrmBackend] = {"postgresql": PostgresBackend()}
+
+
+def tuple_getter(keys: list[str]):
+    """``itemgetter`` that always returns a tuple (itemgetter of one key returns the bare value)."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda d: (d[key],)
+    return operator.itemgetter(*keys) if keys else lambda d: ()
 
 
 def qn(name: str) -> str:

@@ -1,10 +1,9 @@
 """API routes of the integrations app; config/urls.py mounts ``router`` under /api/v1/."""
 
-from rest_framework.routers import DefaultRouter
-
 from . import api
+from .routers import OptionalSlashRouter
 
-router = DefaultRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("integrations", api.IntegrationViewSet, basename="integration")
 router.register("providers", api.ProviderViewSet, basename="provider")
 router.register("api-keys", api.ApiKeyViewSet, basename="api-key")

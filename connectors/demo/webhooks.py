@@ -1,0 +1,85 @@
+"""Demo Store webhooks: Standard Webhooks signatures; events re-read the entity from the API.
+
+No ordering is promised, so an event only says *which* record changed: the handler reads the
+record's current state from the API and writes that (a 404 means it is gone).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from connectors.base import InboundRequest, WebhookDelivery
+from connectors.errors import FatalError, IgnoredEvent, RejectedPayload, SignatureError
+
+from . import mappers
+
+if TYPE_CHECKING:
+    from webhooks.models import WebhookEvent
+
+    from .client import DemoConnector
+
+
+def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
+    from webhooks.signatures import split_secrets, verify_standard_webhooks
+
+    secrets = split_secrets(secret)
+    if not secrets:
+        raise SignatureError("no webhook secret is configured for this integration")
+    event_id = verify_standard_webhooks(request.headers, request.body, secrets)
+    try:
+        payload = json.loads(request.body)
+    except ValueError:
+        raise RejectedPayload("the body is not JSON") from None
+    if not (isinstance(payload, dict) and isinstance(payload.get("type"), str)
+            and isinstance(payload.get("data"), dict) and "id" in payload["data"]):
+        raise RejectedPayload("not a Demo Store event (needs type and data.id)")
+    return WebhookDelivery(event_id=event_id, event_type=payload["type"])
+
+
+def _product(connector: DemoConnector, data: dict[str, Any]) -> str:
+    from records.upsert import mark_deleted, upsert_rows
+
+    rid = data["id"]
+    try:
+        raw = connector.http.get_json(f"api/products/{rid}", action="demo.products.get",
+                                      params={"price_list": connector.price_list})
+    except FatalError as exc:
+        if exc.status_code != 404:
+            raise
+        gone = mark_deleted(connector.integration, "records.Product", [str(rid)])
+        return f"product {rid} is gone at the source: {gone} marked deleted"
+    result = upsert_rows(connector.integration, "records.Product", [mappers.product(raw)])
+    if result.failed:
+        raise FatalError(f"product {rid}: {result.errors[0]['error']}")
+    return f"product {rid}: {result.created} created, {result.updated} updated, {result.skipped} unchanged"
+
+
+def _stock(connector: DemoConnector, data: dict[str, Any]) -> str:
+    from records.upsert import upsert_rows
+
+    rid = data["id"]
+    body = connector.http.get_json("api/stock", action="demo.stock.get", params={"product_id": rid})
+    result = upsert_rows(connector.integration, "records.StockLevel", [mappers.stock_level(r) for r in body["data"]])
+    return f"stock of product {rid}: {result.created} created, {result.updated} updated, {result.failed} failed"
+
+
+# product.deleted re-reads too: the current state decides, whatever order events arrive in.
+HANDLERS: dict[str, Callable[[DemoConnector, dict[str, Any]], str]] = {
+    "product.updated": _product,
+    "product.deleted": _product,
+    "stock.updated": _stock,
+}
+
+
+def handle(connector: DemoConnector, event: WebhookEvent) -> str:
+    try:
+        payload = json.loads(bytes(event.body))
+        event_type, data = payload["type"], payload["data"]
+    except (ValueError, KeyError, TypeError):
+        raise IgnoredEvent("not a Demo Store event") from None
+    handler = HANDLERS.get(event_type)
+    if handler is None:
+        raise IgnoredEvent(f"{event_type} is not handled")
+    return handler(connector, data)

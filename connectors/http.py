@@ -1,0 +1,332 @@
+"""The one outbound HTTP choke point: auth, retries, rate budget, logging and redaction.
+
+Every connector calls its provider through ``connector.http`` (an ``HttpClient``):
+
+- timeouts, and retries with exponential backoff and full jitter on timeouts, connection errors,
+  5xx and 429 (Retry-After honoured). A POST/PATCH is retried only when it surely did not reach the
+  server (connect errors) or the server said it did not process it (429, 503): never a double write;
+- tokens from ``connector.obtain_token()`` cached (encrypted) in ``integration.token_cache``, renewed
+  race-safe under a row lock, and renewed once on a 401;
+- the integration's request budget (``connector.rate_limit``), shared by all workers through Redis;
+- one ``IntegrationLog`` row per HTTP exchange, with every secret of the integration masked.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+from integrations.redaction import MASK, excerpt, is_secret_key, redact_text
+
+from . import ratelimit
+from .errors import AuthError, ConnectorError, FatalError, RateLimitedError, TransientError
+
+if TYPE_CHECKING:
+    from integrations.models import Integration
+
+    from .base import Connector
+
+# Methods that must not be repeated once the server may have seen them.
+NON_IDEMPOTENT = frozenset({"POST", "PATCH"})
+# Statuses by which a server says it did not process the request: safe to retry even a POST.
+NOT_PROCESSED = frozenset({429, 503})
+# A token is renewed this many seconds before its stated expiry (clock skew, request duration).
+TOKEN_EXPIRY_MARGIN = 60
+ERROR_MESSAGE_KEYS = ("message", "error_description", "error_message", "detail", "error", "errors", "title")
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def backoff_delay(attempt: int) -> float:
+    """Full jitter: uniform in [0, min(max, base * 2**attempt)] (AWS architecture blog)."""
+    cap = min(_setting("CONNECTOR_HTTP_BACKOFF_MAX", 30.0), _setting("CONNECTOR_HTTP_BACKOFF_BASE", 0.5) * 2**attempt)
+    return random.uniform(0, cap)
+
+
+def _surely_not_sent(exc: requests.RequestException) -> bool:
+    """True when the connection was never established, so the server cannot have seen the request."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args and isinstance(exc.args[0], MaxRetryError):
+        return isinstance(exc.args[0].reason, NewConnectionError | ConnectTimeoutError)
+    return False
+
+
+def token_is_fresh(token: dict[str, Any] | None, margin: float = TOKEN_EXPIRY_MARGIN) -> bool:
+    if not token or not token.get("access_token"):
+        return False
+    expires_at = token.get("expires_at")
+    return expires_at is None or float(expires_at) - margin > time.time()
+
+
+def provider_message(response: requests.Response) -> str:
+    """The provider's own error text, from the usual JSON keys, else the start of the body."""
+    try:
+        data = response.json()
+    except ValueError:
+        return (response.text or response.reason or "").strip()[:500]
+    if not isinstance(data, dict):
+        return str(data)[:500]
+    message = ""
+    for key in ERROR_MESSAGE_KEYS:
+        value = data.get(key)
+        if isinstance(value, dict):
+            value = value.get("message") or value
+        if value:
+            message = value if isinstance(value, str) else str(value)
+            break
+    # Field-level details (validation errors) matter more than a generic "invalid".
+    details = data.get("errors") or data.get("details")
+    if details and str(details) not in message:
+        message = f"{message}: {details}" if message else str(details)
+    return (message or str(data))[:500]
+
+
+@dataclass
+class _Outcome:
+    """One HTTP exchange, as the log and the retry decision see it."""
+
+    response: requests.Response | None = None
+    error: requests.RequestException | None = None
+    duration_ms: int = 0
+
+
+class HttpClient:
+    """Outbound calls of one integration. ``sync_job_id`` is set by the sync runner for the log."""
+
+    def __init__(self, integration: Integration, connector: Connector):
+        self.integration = integration
+        self.connector = connector
+        self.session = requests.Session()
+        self.sync_job_id: int | None = None
+
+    # --- public API ------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url_or_path: str,
+        *,
+        action: str,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+        timeout: float | None = None,
+        idempotent: bool | None = None,
+    ) -> requests.Response:
+        """Send one logical request (retried as the rules allow); return a 2xx/3xx response.
+
+        ``idempotent=True`` lets a POST be retried like a GET (e.g. a token request, a search).
+        Raises AuthError, RateLimitedError, TransientError or FatalError.
+        """
+        method = method.upper()
+        url = self.url(url_or_path)
+        timeout = timeout or _setting("CONNECTOR_HTTP_TIMEOUT", 30.0)
+        max_retries = int(_setting("CONNECTOR_HTTP_MAX_RETRIES", 4))
+        safe_to_repeat = idempotent if idempotent is not None else method not in NON_IDEMPOTENT
+        renewed = False
+        attempt = 0
+        while True:
+            ratelimit.acquire(f"integration:{self.integration.pk}", self.connector.rate_limit)
+            token = self.token() if auth else None
+            send_headers = {**(headers or {}), **(self.connector.auth_headers(token) if auth else {})}
+            outcome = self._send(method, url, params, json, data, send_headers, timeout)
+            resp = outcome.response
+            status = resp.status_code if resp is not None else None
+
+            if resp is not None and status < 400:
+                self._log(action, method, url, params, json, data, outcome, level="info")
+                return resp
+            if status == 401 and auth and not renewed:
+                self._log(action, method, url, params, json, data, outcome, level="warning",
+                          error="401: renewing the token once")
+                self.renew_token(stale=token)
+                renewed = True
+                continue
+            error = self._classify(outcome)
+            retryable = error.retryable and attempt < max_retries and (
+                safe_to_repeat or status in NOT_PROCESSED or (outcome.error is not None
+                                                                and _surely_not_sent(outcome.error))
+            )
+            delay = self._retry_delay(error, attempt) if retryable else None
+            if delay is None:
+                self._log(action, method, url, params, json, data, outcome, level="error", error=error.message)
+                raise error
+            self._log(action, method, url, params, json, data, outcome, level="warning",
+                      error=f"{error.message}; retry {attempt + 1}/{max_retries} in {delay:.2f} s")
+            time.sleep(delay)
+            attempt += 1
+
+    def get_json(self, url_or_path: str, *, action: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
+        return self._json(self.request("GET", url_or_path, action=action, params=params, **kw))
+
+    def post_json(self, url_or_path: str, *, action: str, json: Any = None, **kw: Any) -> Any:
+        return self._json(self.request("POST", url_or_path, action=action, json=json, **kw))
+
+    def url(self, url_or_path: str) -> str:
+        if urlsplit(url_or_path).scheme:
+            return url_or_path
+        return urljoin(self.connector.base_url.rstrip("/") + "/", url_or_path.lstrip("/"))
+
+    # --- tokens -------------------------------------------------------------------------------------
+    def token(self) -> dict[str, Any] | None:
+        """The cached token while fresh, else a renewed one (None for providers without tokens)."""
+        cached = self.integration.token_cache or {}
+        if token_is_fresh(cached):
+            return cached
+        return self.renew_token(stale=cached)
+
+    def renew_token(self, stale: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Renew under a row lock; if another worker renewed meanwhile, use its token instead."""
+        from integrations.models import Integration
+
+        stale_value = (stale or {}).get("access_token")
+        with transaction.atomic():
+            row = Integration.objects.select_for_update().only("id", "token_cache").get(pk=self.integration.pk)
+            current = row.token_cache or {}
+            if current.get("access_token") != stale_value and token_is_fresh(current):
+                fresh: dict[str, Any] | None = current
+            else:
+                fresh = self.connector.obtain_token()
+                if fresh is not None:
+                    Integration.objects.filter(pk=row.pk).update(token_cache=fresh)
+        self.integration.token_cache = fresh or {}
+        return fresh
+
+    # --- internals ---------------------------------------------------------------------------------
+    def _send(self, method, url, params, json, data, headers, timeout) -> _Outcome:
+        started = time.monotonic()
+        try:
+            resp = self.session.request(
+                method, url, params=params, json=json, data=data, headers=headers, timeout=timeout
+            )
+            outcome = _Outcome(response=resp)
+        except requests.RequestException as exc:
+            outcome = _Outcome(error=exc)
+        outcome.duration_ms = int((time.monotonic() - started) * 1000)
+        return outcome
+
+    def _classify(self, outcome: _Outcome) -> ConnectorError:
+        resp = outcome.response
+        if resp is None:
+            kind = "timeout" if isinstance(outcome.error, requests.Timeout) else "connection error"
+            return TransientError(f"{kind}: {self._redact(str(outcome.error))}")
+        status = resp.status_code
+        message = self._redact(provider_message(resp))
+        if status == 429:
+            retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            err = RateLimitedError(f"429 rate limited: {message}", status_code=status, retry_after=retry_after)
+        elif status >= 500:
+            err = TransientError(f"{status} from provider: {message}", status_code=status,
+                                 retry_after=parse_retry_after(resp.headers.get("Retry-After")))
+        elif status == 401:
+            err = AuthError(f"401 unauthorized after renewing the token: {message}", status_code=status)
+        else:
+            err = FatalError(f"{status}: {message}", status_code=status)
+        err.response = resp  # callers may read the provider's details (e.g. 422 validation errors)
+        return err
+
+    def _retry_delay(self, error: ConnectorError, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt; None: give up now (the caller raises ``error``)."""
+        if error.retry_after is None:
+            return backoff_delay(attempt)
+        cap = _setting("CONNECTOR_HTTP_RETRY_AFTER_MAX", 60.0)
+        if error.retry_after > cap:
+            # Don't hold a worker for minutes: let the job be rescheduled at the provider's time.
+            return None
+        return error.retry_after
+
+    def _json(self, resp: requests.Response) -> Any:
+        try:
+            return resp.json()
+        except ValueError:
+            raise FatalError(f"expected JSON from {resp.request.method} {self._mask_url(resp.url)}, "
+                             f"got {resp.headers.get('Content-Type', 'nothing')}",
+                             status_code=resp.status_code) from None
+
+    # --- logging and redaction ---------------------------------------------------------------------
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value this integration holds: credentials, webhook secret, tokens."""
+        values: list[str] = []
+
+        def collect(value: Any) -> None:
+            if isinstance(value, str):
+                values.append(value)
+            elif isinstance(value, dict):
+                for v in value.values():
+                    collect(v)
+            elif isinstance(value, list | tuple):
+                for v in value:
+                    collect(v)
+
+        collect(self.integration.credentials or {})
+        collect(self.integration.webhook_secret or "")
+        collect((self.integration.token_cache or {}).get("access_token"))
+        collect((self.integration.token_cache or {}).get("refresh_token"))
+        # Longest first, so a secret containing another is masked whole.
+        return tuple(sorted({v for v in values if len(v) >= 4}, key=len, reverse=True))
+
+    def _redact(self, text: str) -> str:
+        return redact_text(text, self.secrets())
+
+    def _mask_url(self, url: str) -> str:
+        parts = urlsplit(url)
+        if not parts.query:
+            return self._redact(url)
+        secrets = set(self.secrets())
+        query = [(k, MASK if is_secret_key(k) or v in secrets else v) for k, v in parse_qsl(parts.query, True)]
+        return self._redact(urlunsplit(parts._replace(query=urlencode(query, safe="*"))))
+
+    def _log(self, action, method, url, params, json, data, outcome: _Outcome, *, level: str,
+             error: str = "") -> None:
+        from integrations.models import Direction, IntegrationLog
+
+        secrets = self.secrets()
+        resp = outcome.response
+        full_url = resp.url if resp is not None else requests.Request(method, url, params=params).prepare().url
+        body = json if json is not None else data
+        IntegrationLog.objects.create(
+            organization_id=self.integration.organization_id,
+            integration=self.integration,
+            action=action[:64],
+            direction=Direction.OUTBOUND,
+            level=level,
+            method=method,
+            endpoint=self._mask_url(full_url or url)[:1000],
+            status_code=resp.status_code if resp is not None else None,
+            duration_ms=outcome.duration_ms,
+            request_excerpt=excerpt(body, secrets),
+            response_excerpt=excerpt(resp.content, secrets) if resp is not None else "",
+            error_message=redact_text(error, secrets),
+            sync_job_id=self.sync_job_id,
+        )

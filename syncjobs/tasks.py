@@ -21,7 +21,7 @@ log = logging.getLogger("syncjobs")
 WORKER_LOST = "worker lost; re-run to resume"
 
 
-@shared_task(name="syncjobs.tasks.run_sync_job", bind=True, acks_late=True, queue="sync", max_retries=None)
+@shared_task(name="syncjobs.tasks.run_sync_job", bind=True, acks_late=True, max_retries=None)
 def run_sync_job(self, job_id: int) -> str:
     """Run one job. Jobs of one request are chained, so streams run in dependency order."""
     outcome = run_job(job_id)

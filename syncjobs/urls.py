@@ -1,8 +1,8 @@
 """API routes of the sync-jobs app; config/urls.py mounts ``router`` under /api/v1/."""
 
-from rest_framework.routers import DefaultRouter
+from integrations.routers import OptionalSlashRouter
 
 from . import api
 
-router = DefaultRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("sync-jobs", api.SyncJobViewSet, basename="sync-job")

@@ -1,0 +1,81 @@
+"""Beat tasks: the dispatcher queues due integrations once; the reaper fails lost jobs, re-queues lost messages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from connectors.registry import get_connector_class
+from integrations.models import Integration, IntegrationLog
+from syncjobs.models import JobStatus, SyncJob
+from syncjobs.services import start_sync
+from syncjobs.tasks import WORKER_LOST, dispatch_due_syncs, reap_stale_jobs
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+def make(org, code, **fields) -> Integration:
+    defaults = {"provider": "demo", "auto_sync_enabled": True, "sync_interval_minutes": 15, "status": "active"}
+    return Integration.objects.create(organization=org, name=code, code=code, **{**defaults, **fields})
+
+
+def test_dispatcher_queues_due_integrations_once(org, sync_queue, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    due = make(org, "due", next_sync_at=now - timedelta(minutes=1))
+    never = make(org, "never-synced", next_sync_at=None)
+    make(org, "later", next_sync_at=now + timedelta(minutes=5))
+    make(org, "manual", auto_sync_enabled=False)
+    make(org, "interval-0", sync_interval_minutes=0)
+    make(org, "inactive", status="inactive")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch_due_syncs() == 2
+        assert dispatch_due_syncs() == 0  # next_sync_at moved: a second beat queues nothing
+
+    jobs = SyncJob.objects.all()
+    assert {j.integration_id for j in jobs} == {due.pk, never.pk}
+    assert {j.trigger for j in jobs} == {"schedule"}
+    assert jobs.count() == 2 * len(get_connector_class("demo").streams)  # every stream, incremental
+    assert len(sync_queue()) == 2  # one chain per integration
+    for integ in (due, never):
+        integ.refresh_from_db()
+        assert integ.next_sync_at > now + timedelta(minutes=14)
+
+
+def test_reaper_fails_running_jobs_with_a_stale_heartbeat(idle_integration, settings):
+    settings.SYNC_HEARTBEAT_STALE_SECONDS = 60
+    lost, alive = (start_sync(idle_integration, streams=[s])[0] for s in ("products", "categories"))
+    now = timezone.now()
+    SyncJob.objects.filter(pk=lost.pk).update(status=JobStatus.RUNNING, heartbeat_at=now - timedelta(seconds=61))
+    SyncJob.objects.filter(pk=alive.pk).update(status=JobStatus.RUNNING, heartbeat_at=now - timedelta(seconds=5))
+
+    assert reap_stale_jobs()["reaped"] == 1
+
+    lost.refresh_from_db()
+    alive.refresh_from_db()
+    assert (lost.status, lost.error_kind, lost.error_message) == (JobStatus.FAILED, "worker_lost", WORKER_LOST)
+    assert alive.status == JobStatus.RUNNING
+    assert IntegrationLog.objects.filter(sync_job_id=lost.pk, action="sync.failed").exists()
+    assert reap_stale_jobs()["reaped"] == 0
+
+
+def test_reaper_requeues_pending_jobs_whose_message_was_lost(idle_integration, settings, sync_queue):
+    settings.SYNC_PENDING_STALE_SECONDS = 600
+    old = timezone.now() - timedelta(seconds=601)
+    lost = start_sync(idle_integration, streams=["products"])[0]
+    fresh = start_sync(idle_integration, streams=["categories"])[0]
+    SyncJob.objects.filter(pk=lost.pk).update(queued_at=old)
+    # A pending job behind a running sibling waits in that sibling's chain: not lost.
+    other = Integration.objects.create(organization=idle_integration.organization, name="b", code="b",
+                                       provider="demo")
+    waiting, running = start_sync(other, streams=["products", "stock-levels"])
+    SyncJob.objects.filter(pk=waiting.pk).update(status=JobStatus.RUNNING)
+    SyncJob.objects.filter(pk=running.pk).update(queued_at=old)
+
+    assert reap_stale_jobs() == {"reaped": 0, "requeued": 1}
+
+    assert sync_queue() == [lost.pk]
+    lost.refresh_from_db()
+    assert lost.queued_at > old and fresh.status == JobStatus.PENDING

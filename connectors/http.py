@@ -104,6 +104,9 @@ def provider_message(response: requests.Response) -> str:
         if value:
             message = value if isinstance(value, str) else str(value)
             break
+    code = data.get("error") or data.get("code")
+    if isinstance(code, str) and code and " " not in code and code not in message:
+        message = f"{code}: {message}" if message else code  # e.g. OAuth's "invalid_client"
     # Field-level details (validation errors) matter more than a generic "invalid".
     details = data.get("errors") or data.get("details")
     if details and str(details) not in message:
@@ -173,7 +176,7 @@ class HttpClient:
                 self.renew_token(stale=token)
                 renewed = True
                 continue
-            error = self._classify(outcome)
+            error = self._classify(outcome)  # (a 401 here: renewed once already, or no auth to renew)
             retryable = error.retryable and attempt < max_retries and (
                 safe_to_repeat or status in NOT_PROCESSED or (outcome.error is not None
                                                                 and _surely_not_sent(outcome.error))
@@ -250,7 +253,7 @@ class HttpClient:
             err = TransientError(f"{status} from provider: {message}", status_code=status,
                                  retry_after=parse_retry_after(resp.headers.get("Retry-After")))
         elif status == 401:
-            err = AuthError(f"401 unauthorized after renewing the token: {message}", status_code=status)
+            err = AuthError(f"401 unauthorized: {message}", status_code=status)
         else:
             err = FatalError(f"{status}: {message}", status_code=status)
         err.response = resp  # callers may read the provider's details (e.g. 422 validation errors)

@@ -4,7 +4,8 @@ Every read passes ``updated_since`` (the Unix epoch for a full read), so the API
 (modified_at, id) order: the cursor of the last record of a page is an exact resume point, and a
 checkpointed run that dies halfway resumes without loss. ``updated_since`` is inclusive, so the
 records at exactly the cursor's time with an id up to ``last_id`` are dropped as already seen.
-Deletions come from ``api/deleted`` (removed ids) since the run's starting point.
+Deletions come from ``api/deleted`` (removed ids), with their own (deleted_since, deleted_last_id)
+cursor in the same dict, so each deletion is reported once.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ class DemoStream(Stream):
         start = {} if full or not cursor else cursor
         since = start.get("updated_since") or EPOCH
         seen = (parse_datetime(since), int(start["last_id"])) if start.get("last_id") is not None else None
-        position = {"updated_since": since, "last_id": start.get("last_id")}
+        position = {"updated_since": since, "last_id": start.get("last_id"),
+                    "deleted_since": start.get("deleted_since") or since,
+                    "deleted_last_id": start.get("deleted_last_id")}
         params: dict[str, Any] = {"page_size": ctx.config.get("page_size", 100), "updated_since": since,
                                   **self.params(ctx)}
         action = f"demo.{self.name}.list"
@@ -60,22 +63,28 @@ class DemoStream(Stream):
                 raise FatalError(f"unexpected {self.entity} page: {exc!r}") from None
             if body["data"]:
                 last = body["data"][-1]
-                position = {"updated_since": last["modified_at"], "last_id": int(last["id"])}
+                position.update(updated_since=last["modified_at"], last_id=int(last["id"]))
             if records:
                 yield Page(records=records, cursor=dict(position), extra=self._extra(records))
             if not body.get("next_cursor"):
                 break
             params = {"page_size": params["page_size"], "cursor": body["next_cursor"]}
-        deleted = self.deleted_ids(ctx, since)
+        deleted = self.deleted_ids(ctx, position)
         if deleted:
             yield Page(records=[], cursor=dict(position), deleted_ids=deleted)
 
-    def deleted_ids(self, ctx: SyncContext, since: str) -> list[str]:
+    def deleted_ids(self, ctx: SyncContext, position: dict[str, Any]) -> list[str]:
+        """Ids removed since the position's own deletions cursor (which it advances)."""
+        since, last_id = position["deleted_since"], position["deleted_last_id"]
+        seen = (parse_datetime(since), int(last_id)) if last_id is not None else None
         ids: list[str] = []
         params: dict[str, Any] = {"entity": self.entity, "since": since, "page_size": 100}
         while True:
             body = ctx.http.get_json("api/deleted", action=f"demo.{self.name}.deleted", params=params)
-            ids += [str(item["id"]) for item in body["data"]]
+            for item in body["data"]:
+                if seen is None or (parse_datetime(item["deleted_at"]), int(item["id"])) > seen:
+                    ids.append(str(item["id"]))
+                position.update(deleted_since=item["deleted_at"], deleted_last_id=int(item["id"]))
             if not body.get("next_cursor"):
                 return ids
             params = {**params, "cursor": body["next_cursor"]}

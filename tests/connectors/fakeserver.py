@@ -53,7 +53,8 @@ class FakeServer:
                 with server._lock:
                     server.seen.append(Seen(self.command, parts.path, parts.query, dict(self.headers), body))
                     plan = server.plans[parts.path]
-                    answer = plan.popleft() if plan else server.defaults.get(parts.path, Answer(404, {"message": "no route"}))
+                    fallback = server.defaults.get(parts.path, Answer(404, {"message": "no route"}))
+                    answer = plan.popleft() if plan else fallback
                 if answer.delay:
                     time.sleep(answer.delay)
                 payload = answer.body(server) if callable(answer.body) else answer.body

@@ -14,6 +14,7 @@ from .models import (
     CredentialAudit,
     Integration,
     IntegrationLog,
+    IntegrationStatus,
     Membership,
     Organization,
     Role,
@@ -179,6 +180,9 @@ class IntegrationAdmin(OrgScopedAdmin):
         from syncjobs.services import start_sync
 
         for integration in self._operable(request, queryset):
+            if integration.status == IntegrationStatus.INACTIVE:
+                self.message_user(request, f"{integration}: inactive, not synced.", messages.WARNING)
+                continue
             try:
                 jobs = start_sync(integration, trigger="manual", user=request.user)
             except Exception as exc:  # noqa: BLE001 - report per integration, keep going with the others

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection
 
 from integrations.models import IntegrationLog
 from records.models import Product
 from syncjobs.models import JobStatus, SyncJob, SyncState
 from syncjobs.runner import run_job
 from syncjobs.services import rerun_job, start_sync
+from tests.conftest import wait_for
 
 from .conftest import PAGE_SIZE, SIZES
 
@@ -140,3 +144,27 @@ def test_full_run_with_dependencies_in_order_and_second_claim_does_nothing(demo_
     order_job = SyncJob.objects.get(pk=jobs[-1].pk)
     assert order_job.progress["extra"]["records.OrderLine"]["created"] > 0
     assert Product.objects.filter(integration=demo_integration, category__isnull=False).count() == PRODUCTS
+
+
+def test_a_reaped_job_whose_worker_was_only_slow_stops_writing(demo_integration, sandbox):
+    """The reaper gave up on a slow worker: when it wakes up it must not write a page more."""
+    sandbox.control("fault", kind="hang", seconds=1, after=1, count=1)  # the second page is slow
+    job = start_sync(demo_integration, streams=["products"])[0]
+    outcome = {}
+
+    def work():
+        try:
+            outcome["value"] = run_job(job.pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    wait_for(lambda: SyncJob.objects.filter(pk=job.pk, pages=1).exists(), timeout=10, message="first page")
+    SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error_kind="worker_lost")
+    thread.join(15)
+
+    assert outcome["value"].status == "lost"
+    job.refresh_from_db()
+    assert (job.status, job.pages) == (JobStatus.FAILED, 1)
+    assert live_products(demo_integration).count() == PAGE_SIZE

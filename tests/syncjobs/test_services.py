@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 
+from integrations.models import Integration
 from syncjobs import services
 from syncjobs.models import JobStatus, SyncJob
 from syncjobs.services import JobStateError, UnknownStreamError, cancel_job, rerun_job, start_sync
@@ -85,3 +87,15 @@ def test_rerun_only_finished_jobs(idle_integration, make_user):
     assert (again.status, again.retry_of_id, again.job_type, again.trigger, again.requested_by) == (
         JobStatus.PENDING, job.pk, "full", "manual", user)
     assert rerun_job(job).pk == again.pk  # the stream's active job, not a second one
+
+
+def test_sync_all_active_integrations_of_a_provider(org, other_org):
+    for n, (owner, status) in enumerate([(org, "active"), (other_org, "active"), (org, "inactive")]):
+        Integration.objects.create(organization=owner, name=f"d{n}", code=f"d{n}", provider="demo", status=status)
+    Integration.objects.create(organization=org, name="hook", code="hook", provider="webhook")
+
+    call_command("sync_all", "demo", "--full")
+
+    jobs = SyncJob.objects.all()
+    assert {j.integration.code for j in jobs} == {"d0", "d1"}
+    assert {(j.job_type, j.trigger) for j in jobs} == {("full", "manual")}

@@ -153,7 +153,7 @@ def _money(value: float) -> str:
 
 
 def _ean13(rng: random.Random) -> str:
-    digits = [rng.randint(0, 9) for _ in range(12)]
+    digits = [int(d) for d in str(rng.randrange(10**11, 10**12))]
     check = (10 - sum(d * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10) % 10
     return "".join(map(str, digits)) + str(check)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
+from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404
 
 from .models import Membership, Organization, Role, role_at_least
@@ -62,6 +64,27 @@ class OrgScopedAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return self.has_change_permission(request, obj)
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if request.user.is_superuser:
+            return filters
+        return [self._scoped_list_filter(item) for item in filters]
+
+    def _scoped_list_filter(self, item):
+        # A plain related-field filter lists every row of the related model, other organizations'
+        # integrations included; RelatedOnlyFieldListFilter offers only those our rows point to.
+        if isinstance(item, str):
+            name = item
+        elif isinstance(item, tuple) and item[1] is admin.RelatedFieldListFilter:
+            name = item[0]
+        else:
+            return item
+        try:
+            field = get_fields_from_path(self.model, name)[-1]
+        except (FieldDoesNotExist, NotRelationField):
+            return item
+        return (name, admin.RelatedOnlyFieldListFilter) if field.is_relation else item
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Django redirects to the index for a missing object; for another tenant's object a plain

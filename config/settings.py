@@ -123,7 +123,6 @@ STATIC_ROOT = VAR_DIR / "static"
 # Serve straight from app folders too, so a fresh checkout works before `collectstatic`.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now, and silences its transition warning
 
 # --- Secrets at rest -------------------------------------------------------------------------
 # "kid:base64key,kid2:base64key": the first key encrypts, all of them decrypt (rotation).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404
@@ -33,6 +34,8 @@ class OrgScopedAdmin(admin.ModelAdmin):
 
     org_field = "organization"
     change_role = Role.ADMIN  # role needed to add/change/delete
+    # Provider URLs without a scheme are https (Django 6's default; explicit to skip its warning).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -93,8 +96,10 @@ class OrgScopedAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if not request.user.is_superuser:
+            # Choices are the organizations where this user may change things, not every membership:
+            # a viewer in one organization and an admin in another must not add rows to the first.
             model = db_field.remote_field.model
-            orgs = list(user_org_roles(request))
+            orgs = [org for org, role in user_org_roles(request).items() if role_at_least(role, self.change_role)]
             if model is Organization:
                 kwargs["queryset"] = Organization.objects.filter(pk__in=orgs)
             elif any(f.name == "organization" for f in model._meta.fields):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import models
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.http import Http404
 
 from .models import Membership, Organization, Role, role_at_least

@@ -24,6 +24,7 @@ from .serializers import (
     CredentialAuditSerializer,
     IntegrationLogSerializer,
     IntegrationSerializer,
+    ProviderSerializer,
     SyncRequestSerializer,
 )
 from .tasks import CONNECTION_TEST_ACTION, outcome
@@ -139,16 +140,20 @@ class IntegrationViewSet(
 
 
 # --- providers -----------------------------------------------------------------------------------
-class ProviderViewSet(viewsets.ViewSet):
+class ProviderViewSet(viewsets.GenericViewSet):
     """The connector registry: what each provider needs (credentials, config) and what it syncs."""
 
+    serializer_class = ProviderSerializer
+    pagination_class = None
+    filter_backends: list = []
+    lookup_field = "code"
     lookup_value_regex = "[^/]+"
 
     def list(self, request) -> Response:
         return Response(describe_all())
 
-    def retrieve(self, request, pk=None) -> Response:
-        cls = providers().get(pk)
+    def retrieve(self, request, code=None) -> Response:
+        cls = providers().get(code)
         if cls is None:
             raise exceptions.NotFound("unknown provider")
         return Response(describe(cls))

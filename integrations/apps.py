@@ -6,4 +6,4 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Organizations and integrations"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers system checks)
+        from . import checks, schema  # noqa: F401  (register system checks and OpenAPI auth schemes)

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 log = logging.getLogger("integrations.api")
 
@@ -30,6 +30,7 @@ def api_exception_handler(exc, context):
     if response is None:
         # Not an API exception: log it (the middleware answers it for non-DRF views) and answer 500.
         log.exception("unhandled API error", exc_info=exc)
+        set_rollback()  # with ATOMIC_REQUESTS, nothing half-done is committed
         return Response(
             error_body("server_error", "Internal error; it has been logged."),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,

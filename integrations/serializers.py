@@ -153,3 +153,34 @@ class IntegrationLogSerializer(serializers.ModelSerializer):
             "id", "integration", "action", "direction", "level", "method", "endpoint", "status_code",
             "duration_ms", "request_excerpt", "response_excerpt", "error_message", "sync_job_id", "created_at",
         ]
+
+
+# --- provider descriptions (answers of /api/v1/providers; built by providers.describe) ---------------
+class ProviderFieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    required = serializers.BooleanField()
+    help_text = serializers.CharField()
+    secret = serializers.BooleanField(required=False, help_text="Credential fields only.")
+    choices = serializers.ListField(child=serializers.CharField(), required=False)
+    default = serializers.JSONField(required=False)
+
+
+class ProviderStreamSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    model = serializers.CharField()
+    supports_incremental = serializers.BooleanField()
+    delete_strategy = serializers.CharField()
+    depends_on = serializers.ListField(child=serializers.CharField())
+
+
+class ProviderSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    type = serializers.CharField()
+    default_base_url = serializers.CharField()
+    credential_fields = ProviderFieldSerializer(many=True)
+    config_fields = ProviderFieldSerializer(many=True)
+    streams = ProviderStreamSerializer(many=True)
+    supports_webhooks = serializers.BooleanField()
+    supports_push = serializers.BooleanField()

@@ -229,3 +229,20 @@ def test_organizations_are_for_superusers(admin_client, client, org, django_user
     client.force_login(superuser)
     page = client.get(reverse("admin:integrations_organization_change", args=[org.pk]))
     assert page.status_code == 200 and "membership" in page.content.decode().lower()
+
+
+def test_cannot_add_rows_to_an_org_where_only_a_viewer(client, org, other_org, make_user):
+    from integrations.models import Membership
+
+    user = make_user(other_org, "admin", username="mixed-roles", is_staff=True)
+    Membership.objects.create(user=user, organization=org, role="viewer")
+    client.force_login(user)
+    response = client.post(reverse("admin:integrations_integration_add"), {**form_data(), "organization": org.pk})
+    assert response.status_code == 200 and "organization" in response.context["adminform"].form.errors
+    response = client.post(reverse("admin:integrations_apikey_add"),
+                           {"organization": org.pk, "name": "sneaky", "role": "viewer"})
+    assert response.status_code == 200 and "organization" in response.context["adminform"].form.errors
+    assert not Integration.objects.exists() and not ApiKey.objects.exists()
+    # In the organization where they are an admin, they can.
+    response = client.post(reverse("admin:integrations_integration_add"), {**form_data(), "organization": other_org.pk})
+    assert response.status_code == 302

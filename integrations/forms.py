@@ -99,6 +99,8 @@ class IntegrationAdminForm(forms.ModelForm):
     def save(self, commit: bool = True) -> Integration:
         integration = super().save(commit=False)
         if "credentials" in self.cleaned_data:
+            if integration.pk and self.cleaned_data["credentials"] != integration.credentials:
+                integration.token_cache = {}  # a token obtained with the old credentials must not outlive them
             integration.credentials = self.cleaned_data["credentials"]
         integration.webhook_secret = self.cleaned_data.get("webhook_secret", integration.webhook_secret)
         if commit:

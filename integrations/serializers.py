@@ -26,8 +26,8 @@ def _field_errors(exc: serializers.ValidationError) -> Any:
 class IntegrationSerializer(serializers.ModelSerializer):
     credentials = serializers.JSONField(required=False, help_text="Write-only; answers show each set field masked.")
     webhook_secret = serializers.CharField(
-        required=False, allow_blank=True, write_only=True, trim_whitespace=False,
-        help_text="Write-only; the mask (********) means unchanged.",
+        required=False, allow_blank=True, allow_null=True, write_only=True, trim_whitespace=False,
+        help_text="Write-only; the mask (********) means unchanged, empty or null removes it.",
     )
     webhook_secret_set = serializers.SerializerMethodField()
     webhook_url = serializers.CharField(read_only=True)
@@ -104,8 +104,14 @@ class IntegrationSerializer(serializers.ModelSerializer):
             except serializers.ValidationError as exc:
                 errors["credentials"] = _field_errors(exc)
 
-        if "webhook_secret" in attrs and is_mask(attrs["webhook_secret"]):
-            del attrs["webhook_secret"]
+        if "webhook_secret" in attrs:
+            if is_mask(attrs["webhook_secret"]):
+                del attrs["webhook_secret"]
+            elif attrs["webhook_secret"] is None:
+                attrs["webhook_secret"] = ""
+        if instance is not None and "credentials" in attrs and attrs["credentials"] != instance.credentials:
+            # A token obtained with the old credentials must not outlive them.
+            attrs["token_cache"] = {}
         if instance is None and not attrs.get("type"):
             attrs["type"] = connector.integration_type
         if errors:

@@ -224,3 +224,17 @@ def test_test_connection_is_queued_not_run_in_the_request(api, integration):
 
 def test_test_connection_wait_must_be_a_number(api, integration):
     assert api.post(f"{URL}/{integration.pk}/test?wait=soon").status_code == 400
+
+
+def test_new_credentials_drop_the_cached_token_and_null_clears_webhook_secret(api, integration):
+    integration.token_cache = {"access_token": "tok-old", "expires_at": 9999999999}
+    integration.save()
+    api.patch(f"{URL}/{integration.pk}", {"name": "same creds", "credentials": {"client_secret": MASK}}, format="json")
+    integration.refresh_from_db()
+    assert integration.token_cache["access_token"] == "tok-old"  # unchanged credentials keep the token
+
+    response = api.patch(f"{URL}/{integration.pk}", {"credentials": {"client_secret": "fresh"}, "webhook_secret": None},
+                         format="json")
+    assert response.status_code == 200 and response.json()["webhook_secret_set"] is False
+    integration.refresh_from_db()
+    assert integration.token_cache == {} and integration.webhook_secret == ""

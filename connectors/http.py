@@ -22,13 +22,13 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from integrations.redaction import MASK, excerpt, is_secret_key, redact_text
 
 from . import ratelimit
-from .errors import AuthError, ConnectorError, FatalError, RateLimitedError, TransientError
+from .errors import AuthError, ConfigError, ConnectorError, FatalError, RateLimitedError, TransientError
 
 if TYPE_CHECKING:
     from integrations.models import Integration
@@ -41,6 +41,9 @@ NON_IDEMPOTENT = frozenset({"POST", "PATCH"})
 NOT_PROCESSED = frozenset({429, 503})
 # A token is renewed this many seconds before its stated expiry (clock skew, request duration).
 TOKEN_EXPIRY_MARGIN = 60
+# Errors raised before anything is sent: a bad base URL or header, not a provider failure.
+UNUSABLE_REQUEST = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                    requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)
 ERROR_MESSAGE_KEYS = ("message", "error_description", "error_message", "detail", "error", "errors", "title")
 
 
@@ -170,7 +173,7 @@ class HttpClient:
             if resp is not None and status < 400:
                 self._log(action, method, url, params, json, data, outcome, level="info")
                 return resp
-            if status == 401 and auth and not renewed:
+            if status == 401 and auth and not renewed and token is not None:
                 self._log(action, method, url, params, json, data, outcome, level="warning",
                           error="401: renewing the token once")
                 self.renew_token(stale=token)
@@ -215,7 +218,9 @@ class HttpClient:
 
         stale_value = (stale or {}).get("access_token")
         with transaction.atomic():
-            row = Integration.objects.select_for_update().only("id", "token_cache").get(pk=self.integration.pk)
+            # NO KEY: other workers' log rows (a foreign key to this row) need not wait for the renewal.
+            row = (Integration.objects.select_for_update(no_key=connection.vendor == "postgresql")
+                   .only("id", "token_cache").get(pk=self.integration.pk))
             current = row.token_cache or {}
             if current.get("access_token") != stale_value and token_is_fresh(current):
                 fresh: dict[str, Any] | None = current
@@ -241,6 +246,8 @@ class HttpClient:
 
     def _classify(self, outcome: _Outcome) -> ConnectorError:
         resp = outcome.response
+        if isinstance(outcome.error, UNUSABLE_REQUEST):
+            return ConfigError(f"cannot send this request: {self._redact(str(outcome.error))}")
         if resp is None:
             kind = "timeout" if isinstance(outcome.error, requests.Timeout) else "connection error"
             return TransientError(f"{kind}: {self._redact(str(outcome.error))}")
@@ -316,7 +323,10 @@ class HttpClient:
 
         secrets = self.secrets()
         resp = outcome.response
-        full_url = resp.url if resp is not None else requests.Request(method, url, params=params).prepare().url
+        try:
+            full_url = resp.url if resp is not None else requests.Request(method, url, params=params).prepare().url
+        except requests.RequestException:
+            full_url = url
         body = json if json is not None else data
         IntegrationLog.objects.create(
             organization_id=self.integration.organization_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -116,9 +117,12 @@ class IntegrationViewSet(
     def test(self, request, pk=None) -> Response:
         integration = self.get_object()
         try:
-            wait = min(max(float(request.query_params.get("wait") or 0), 0.0), MAX_TEST_WAIT_SECONDS)
+            wait = float(request.query_params.get("wait") or 0)
         except ValueError:
-            raise serializers.ValidationError({"wait": ["A number of seconds."]}) from None
+            wait = math.nan
+        if not math.isfinite(wait) or wait < 0:  # "nan" would wait forever
+            raise serializers.ValidationError({"wait": ["A number of seconds."]})
+        wait = min(wait, MAX_TEST_WAIT_SECONDS)
         last_id = (
             IntegrationLog.objects.filter(integration=integration, action=CONNECTION_TEST_ACTION)
             .order_by("-id").values_list("id", flat=True).first() or 0

@@ -437,8 +437,16 @@ CONTROL_ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any], str], dict[
 }
 
 
+def control_enabled() -> bool:
+    # The control endpoint can make this server POST anywhere (webhooks): never open in production.
+    return bool(settings.DEBUG or getattr(settings, "TESTING", False)
+                or getattr(settings, "DEMO_SANDBOX_CONTROL", False))
+
+
 @csrf_exempt
 def control_view(request: HttpRequest) -> HttpResponse:
+    if not control_enabled():
+        return error(404, "not_found", "the sandbox control endpoint is off (DEBUG, TESTING or DEMO_SANDBOX_CONTROL)")
     if request.method != "POST":
         return error(405, "method_not_allowed", "POST only")
     try:

@@ -298,3 +298,14 @@ def test_in_process_bucket_without_redis(settings):
     assert 0.3 < waited <= 0.6
     with pytest.raises(RateLimitedError):
         ratelimit.acquire(key, (2, 1.0), max_wait=0.1)
+
+
+def test_a_bad_base_url_is_a_config_error(make_integration):
+    from connectors.errors import ConfigError
+
+    connector = ScriptedConnector(make_integration("not a url"))
+
+    with pytest.raises(ConfigError):
+        connector.http.get_json("items", action="t.items", auth=False)
+
+    assert logs(connector.integration, "t.items")[0].level == "error"

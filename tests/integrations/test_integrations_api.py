@@ -222,8 +222,9 @@ def test_test_connection_is_queued_not_run_in_the_request(api, integration):
     assert integration.connection_error == "" and integration.last_connected_at is None
 
 
-def test_test_connection_wait_must_be_a_number(api, integration):
-    assert api.post(f"{URL}/{integration.pk}/test?wait=soon").status_code == 400
+@pytest.mark.parametrize("wait", ["soon", "nan", "-1", "inf"])
+def test_test_connection_wait_must_be_a_number(api, integration, wait):
+    assert api.post(f"{URL}/{integration.pk}/test?wait={wait}").status_code == 400
 
 
 def test_new_credentials_drop_the_cached_token_and_null_clears_webhook_secret(api, integration):
@@ -238,3 +239,12 @@ def test_new_credentials_drop_the_cached_token_and_null_clears_webhook_secret(ap
     assert response.status_code == 200 and response.json()["webhook_secret_set"] is False
     integration.refresh_from_db()
     assert integration.token_cache == {} and integration.webhook_secret == ""
+
+
+def test_test_connection_wait_gives_up_with_202_when_no_worker_answers(api, integration):
+    import time
+
+    started = time.monotonic()
+    response = api.post(f"{URL}/{integration.pk}/test?wait=0.5")
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert 0.5 <= time.monotonic() - started < 5

@@ -216,3 +216,10 @@ def test_bad_parameters_are_400(demo):
     with pytest.raises(FatalError) as exc:
         connector.http.get_json("api/products", action="t", params={"updated_since": "yesterday"})
     assert exc.value.status_code == 400
+
+
+def test_control_is_off_outside_debug_and_tests(sandbox, settings):
+    settings.DEBUG, settings.TESTING = False, False
+    resp = requests.post(f"{sandbox.base}/_control", timeout=10, json={
+        "client_id": "x", "client_secret": account_secret("x"), "action": "stats"})
+    assert resp.status_code == 404

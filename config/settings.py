@@ -149,6 +149,12 @@ WEBHOOK_MAX_RETRIES = env.int("WEBHOOK_MAX_RETRIES", default=5)
 # --- Sync jobs -------------------------------------------------------------------------------
 SYNC_DEFAULT_INTERVAL_MINUTES = env.int("SYNC_DEFAULT_INTERVAL_MINUTES", default=30)
 SYNC_HEARTBEAT_STALE_SECONDS = env.int("SYNC_HEARTBEAT_STALE_SECONDS", default=300)
+SYNC_PENDING_STALE_SECONDS = env.int("SYNC_PENDING_STALE_SECONDS", default=900)
+SYNC_TRANSIENT_RETRIES = env.int("SYNC_TRANSIENT_RETRIES", default=2)
+SYNC_RETRY_BACKOFF_SECONDS = env.float("SYNC_RETRY_BACKOFF_SECONDS", default=30.0)
+SYNC_RETRY_BACKOFF_MAX_SECONDS = env.float("SYNC_RETRY_BACKOFF_MAX_SECONDS", default=600.0)
+SYNC_FAILURE_WARN_AFTER = env.int("SYNC_FAILURE_WARN_AFTER", default=5)
+SYNC_FAILURE_DISABLE_AFTER = env.int("SYNC_FAILURE_DISABLE_AFTER", default=20)
 
 # --- HTTP client for connectors --------------------------------------------------------------
 CONNECTOR_HTTP_TIMEOUT = env.float("CONNECTOR_HTTP_TIMEOUT", default=30.0)
@@ -218,6 +224,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"/"kind" with different choices: name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "IntegrationStatusEnum": "integrations.models.IntegrationStatus",
+        "JobStatusEnum": "syncjobs.models.JobStatus",
+        "WebhookEventStatusEnum": "webhooks.models.EventStatus",
+        "RecordSyncStatusEnum": "records.models.SyncStatus",
+        "LocationKindEnum": "records.models.LocationKind",
+        "DocumentKindEnum": "records.models.DocumentKind",
+    },
 }
 
 LOGGING = {

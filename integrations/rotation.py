@@ -24,8 +24,11 @@ INVALID = "(not encrypted)"
 @dataclass
 class ColumnReport:
     label: str
+    model: type[models.Model]
+    column: str
     by_key: Counter = field(default_factory=Counter)
     rotated: int = 0
+    rotated_pks: list = field(default_factory=list)
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -70,7 +73,7 @@ def rotate_column(
     model: type[models.Model], model_field: _EncryptedField, *, check: bool, batch_size: int = 500
 ) -> ColumnReport:
     qn = connection.ops.quote_name
-    report = ColumnReport(f"{model._meta.db_table}.{model_field.column}")
+    report = ColumnReport(f"{model._meta.db_table}.{model_field.column}", model, model_field.column)
     primary = key_ring().primary_id
     update = (
         f"UPDATE {qn(model._meta.db_table)} SET {qn(model_field.column)} = %s "  # noqa: S608
@@ -92,9 +95,30 @@ def rotate_column(
             with transaction.atomic(), connection.cursor() as cursor:
                 for params in changes:
                     cursor.execute(update, params)
-                    report.rotated += cursor.rowcount
+                    if cursor.rowcount:
+                        report.rotated += 1
+                        report.rotated_pks.append(params[1])
     return report
 
 
 def rotate_all(*, check: bool = False, batch_size: int = 500) -> list[ColumnReport]:
-    return [rotate_column(m, f, check=check, batch_size=batch_size) for m, f in encrypted_columns()]
+    reports = [rotate_column(m, f, check=check, batch_size=batch_size) for m, f in encrypted_columns()]
+    audit_rotation(reports)
+    return reports
+
+
+def audit_rotation(reports: list[ColumnReport]) -> None:
+    """One "rotated" credential audit per integration whose secrets were re-encrypted (no values)."""
+    from .models import CredentialAudit, Integration
+
+    columns_by_pk: dict[int, list[str]] = {}
+    for report in reports:
+        if report.model is Integration:
+            for pk in report.rotated_pks:
+                columns_by_pk.setdefault(pk, []).append(report.column)
+    org_of = dict(Integration.objects.filter(pk__in=columns_by_pk).values_list("pk", "organization_id"))
+    CredentialAudit.objects.bulk_create(
+        CredentialAudit(integration_id=pk, organization_id=org_of[pk], action="rotated", fields=sorted(columns),
+                        via="command")
+        for pk, columns in columns_by_pk.items() if pk in org_of
+    )

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import override_settings
 
 from integrations.crypto import DecryptionError, key_id_of, key_ring
-from integrations.models import Integration, IntegrationLog
+from integrations.models import CredentialAudit, Integration, IntegrationLog
 
 from .conftest import ALL_SECRETS, CLIENT_SECRET, integration_payload
 
@@ -159,6 +159,9 @@ class TestRotation:
             # 7 integrations x 3 encrypted columns (an empty webhook secret is encrypted too).
             assert "Re-encrypted 21 value(s) under new" in report
             assert self.key_ids() == {"new"}
+            audits = CredentialAudit.objects.filter(action="rotated", via="command")
+            assert audits.count() == 7
+            assert {tuple(a.fields) for a in audits} == {("credentials", "token_cache", "webhook_secret")}
 
             call_command("rotate_encryption_key", "--check")
             assert "0 value(s) not under the primary key new" in capsys.readouterr().out

@@ -56,7 +56,7 @@ def hub(tmp_path):
     def up():
         try:
             return requests.get(f"{base}/healthz", timeout=2).status_code == 200
-        except requests.ConnectionError:
+        except requests.RequestException:
             return proc.poll() is not None and pytest.fail((tmp_path / "hub.log").read_text())
 
     wait_for(up, timeout=60, message="the hub to answer")

@@ -62,6 +62,13 @@ def make_customer(org, integration):
                                    name=f"{org.slug} customer")
 
 
+def make_order(org, integration):
+    from records.models import Order
+
+    return Order.objects.create(organization=org, integration=integration, external_id="o-1",
+                                number=f"{org.slug}-o-1", ordered_at=timezone.now())
+
+
 def make_audit(org, integration):
     from integrations.models import CredentialAudit
 
@@ -89,6 +96,7 @@ RESOURCES = {
     "integration-log": Resource(make_log, "integration-logs", "integrations_integrationlog"),
     "product": Resource(make_product, "products", "records_product"),
     "customer": Resource(make_customer, "customers", "records_customer"),
+    "order": Resource(make_order, "orders", "records_order"),
     "credential-audit": Resource(make_audit, "credential-audits", "integrations_credentialaudit"),
     "api-key": Resource(make_api_key, "api-keys", "integrations_apikey"),
 }
@@ -121,7 +129,7 @@ def test_api_list_shows_only_own_rows(api, world, name):
     assert mine.pk in ids and theirs.pk not in ids
 
 
-@pytest.mark.parametrize("name", ["integration-log", "product", "sync-job", "webhook-event"])
+@pytest.mark.parametrize("name", ["integration-log", "product", "order", "sync-job", "webhook-event"])
 def test_filtering_by_another_orgs_integration_finds_nothing(api, world, name):
     their_integration = world["integration"][1]
     response = api.get(f"/api/v1/{RESOURCES[name].api}", {"integration": their_integration.pk})

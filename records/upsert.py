@@ -78,7 +78,7 @@ class UpsertResult:
         return self
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one plan per model
 class ModelPlan:
     """What the upsert needs to know about a record model, computed once."""
 
@@ -88,6 +88,7 @@ class ModelPlan:
     refs: dict[str, models.ForeignKey]
     converters: dict[str, Converter]
     defaults: dict[str, Any]  # what a field not given stores
+    text_limits: dict[str, int | None]  # char/text fields: a plain str within limits is stored as is
     required: frozenset[str]  # fields a row must give
 
     @property
@@ -112,6 +113,7 @@ def plan_for(model: type[SyncedRecord]) -> ModelPlan:
         refs=refs,
         converters={f.name: field_converter(f) for f in data},
         defaults={f.name: missing_value(f) for f in data},
+        text_limits={f.name: f.max_length for f in data if isinstance(f, models.CharField | models.TextField)},
         required=frozenset(f.name for f in data if missing_value(f) is MISSING),
     )
 
@@ -212,8 +214,8 @@ def upsert_rows(
         prepared = resolve_refs(plan, integration, batch, prepared, result)
         if not prepared:
             return result
-        data_names = {name for row, _, _ in batch.values() for name in row.fields}
-        ref_names = {name for row, _, _ in batch.values() for name in row.refs}
+        data_names = set().union(*[row.fields.keys() for row, _, _ in batch.values()])
+        ref_names = set().union(*[row.refs.keys() for row, _, _ in batch.values()])
         update = [f for f in plan.data if f.name in data_names]
         update += [f for f in plan.ref_fields if f.name in ref_names]
         created, updated = backend.write(plan, integration, prepared, existing, update, synced_at, now)
@@ -224,9 +226,15 @@ def upsert_rows(
 
 
 def coerce_fields(plan: ModelPlan, fields: dict[str, Any]) -> dict[str, Any]:
-    converters = plan.converters
+    converters, text_limits = plan.converters, plan.text_limits
     values = plan.defaults.copy()
     for name, value in fields.items():
+        # Inline fast path for the commonest value: a string that fits (saves two calls per field).
+        if type(value) is str and name in text_limits:
+            limit = text_limits[name]
+            if (limit is None or len(value) <= limit) and "\x00" not in value:
+                values[name] = value
+                continue
         convert = converters.get(name)
         if convert is None:
             raise ValueError(f"unknown field(s): {', '.join(sorted(fields.keys() - converters.keys()))}")
@@ -315,38 +323,28 @@ class PostgresBackend:
     """COPY into a temporary table, then one INSERT … ON CONFLICT DO UPDATE."""
 
     def existing(self, plan: ModelPlan, integration: Integration, external_ids: list[str]) -> Existing:
-        # Identifiers come from model metadata, quoted; values are bound parameters.
+        # One index probe per id (LATERAL): with "external_id = ANY(...)" the planner picks a
+        # sequential scan while a first import grows a table its statistics still think empty.
         sql = (
-            f"SELECT external_id, id, source_hash,"  # noqa: S608
-            f" deleted_at IS NULL AND sync_status = 'synced' AND sync_error = ''"
-            f" FROM {qn(plan.table)} WHERE integration_id = %s AND external_id = ANY(%s::text[])"
-            f" AND external_id <> ''"
+            f"SELECT u.ext, r.id, r.source_hash,"  # noqa: S608 - identifiers from model metadata, quoted
+            f" r.deleted_at IS NULL AND r.sync_status = 'synced' AND r.sync_error = ''"
+            f" FROM unnest(%s::text[]) AS u(ext) CROSS JOIN LATERAL ("
+            f"SELECT id, source_hash, deleted_at, sync_status, sync_error FROM {qn(plan.table)}"
+            f" WHERE integration_id = %s AND external_id = u.ext AND external_id <> '' LIMIT 1) AS r"
         )
         with raw_connection().cursor() as cur:
-            cur.execute(sql, (integration.pk, external_ids))
+            cur.execute(sql, (external_ids, integration.pk))
             return {ext: (pk, digest, clean) for ext, pk, digest, clean in cur}
 
     def write(self, plan, integration, prepared, existing, update, synced_at, now) -> tuple[int, int]:
-        temp = qn(f"_upsert_{plan.table}")
-        data = [f.column for f in plan.data]
-        refs = [f.column for f in plan.ref_fields]
-        copy_cols = ["external_id", "source_hash", "payload", "sync_error", *data, *refs]
-        ddl = ", ".join(
-            ["external_id text", "source_hash text", "payload jsonb", "sync_error text"]
-            + [f"{qn(f.column)} {f.db_type(connection)}" for f in plan.data]
-            + [f"{qn(f.column)} bigint" for f in plan.ref_fields]
-        )
-        insert_cols = ["organization_id", "integration_id", "sync_status", "last_synced_at", "deleted_at",
-                       "created_at", "updated_at", *copy_cols]
+        temp, ddl, copy_sql, insert_head = self.statements(plan)
         assignments = [
             f"{c} = EXCLUDED.{c}" for c in
             ["source_hash", "payload", "sync_status", "sync_error", "last_synced_at", "deleted_at", "updated_at"]
             + [qn(f.column) for f in update]
         ]
-        stamps = "%s::bigint, %s::bigint, %s::text, %s::timestamptz, NULL, %s::timestamptz, %s::timestamptz"
         upsert = (
-            f"WITH up AS (INSERT INTO {qn(plan.table)} ({', '.join(map(qn, insert_cols))})"  # noqa: S608
-            f" SELECT {stamps}, {', '.join(map(qn, copy_cols))} FROM {temp}"
+            f"WITH up AS ({insert_head}"  # noqa: S608 - identifiers from model metadata, quoted
             f" ON CONFLICT (integration_id, external_id) WHERE external_id <> ''"
             f" DO UPDATE SET {', '.join(assignments)}"
             f" RETURNING xmax = 0 AS inserted)"
@@ -355,10 +353,12 @@ class PostgresBackend:
         data_of = tuple_getter([f.name for f in plan.data])
         attnames = [f.attname for f in plan.ref_fields]
         with raw_connection().cursor() as cur:
-            # ON COMMIT DROP: gone with the caller's transaction; emptied when reused within it.
-            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({ddl}) ON COMMIT DROP")
+            # The staging table lives as long as the database session (no ON COMMIT DROP): creating
+            # it per page costs more than the COPY of a small page. Its name carries the column layout,
+            # so a session that outlives a migration never copies into a stale shape.
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ({ddl})")
             cur.execute(f"TRUNCATE {temp}")
-            with cur.copy(f"COPY {temp} ({', '.join(map(qn, copy_cols))}) FROM STDIN") as copy:
+            with cur.copy(copy_sql) as copy:
                 for p in prepared:
                     values = p.values
                     copy.write_row((p.external_id, p.source_hash, p.payload, p.sync_error, *data_of(values),
@@ -367,6 +367,28 @@ class PostgresBackend:
                                  synced_at, now, now))
             created, updated = cur.fetchone()
         return created, updated
+
+    @staticmethod
+    @cache
+    def statements(plan: ModelPlan) -> tuple[str, str, str, str]:
+        """(staging table, its columns, the COPY, the INSERT … SELECT up to ON CONFLICT) for a model."""
+        copy_cols = ["external_id", "source_hash", "payload", "sync_error",
+                     *[f.column for f in plan.data], *[f.column for f in plan.ref_fields]]
+        ddl = ", ".join(
+            ["external_id text", "source_hash text", "payload jsonb", "sync_error text"]
+            + [f"{qn(f.column)} {f.db_type(connection)}" for f in plan.data]
+            + [f"{qn(f.column)} bigint" for f in plan.ref_fields]
+        )
+        temp = qn(f"_upsert_{plan.table}_{hashlib.sha256(ddl.encode()).hexdigest()[:8]}")
+        copy_sql = f"COPY {temp} ({', '.join(map(qn, copy_cols))}) FROM STDIN"
+        insert_cols = ["organization_id", "integration_id", "sync_status", "last_synced_at", "deleted_at",
+                       "created_at", "updated_at", *copy_cols]
+        stamps = "%s::bigint, %s::bigint, %s::text, %s::timestamptz, NULL, %s::timestamptz, %s::timestamptz"
+        insert_head = (
+            f"INSERT INTO {qn(plan.table)} ({', '.join(map(qn, insert_cols))})"  # noqa: S608
+            f" SELECT {stamps}, {', '.join(map(qn, copy_cols))} FROM {temp}"
+        )
+        return temp, ddl, copy_sql, insert_head
 
 
 class OrmBackend:

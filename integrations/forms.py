@@ -24,6 +24,29 @@ def _error_text(detail: Any) -> str:
     return json.dumps(detail, default=str) if not isinstance(detail, str) else detail
 
 
+class MaskedJSONTextarea(forms.Textarea):
+    """Renders a credentials object with every set value masked, whatever it holds.
+
+    Also when a submitted form comes back with errors: like a password input, the page never
+    echoes a secret that was typed; the user enters it again.
+    """
+
+    def format_value(self, value):
+        text = super().format_value(value)
+        if not text:
+            return text
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return ""  # unparsable input may hold secrets: show nothing rather than echo it
+        return json.dumps(mask_credentials(data) if isinstance(data, dict) else {}, indent=2)
+
+
+class MaskedTextInput(forms.TextInput):
+    def format_value(self, value):
+        return MASK if value else ""
+
+
 class IntegrationAdminForm(forms.ModelForm):
     provider = forms.ChoiceField(choices=())
     credentials_masked = forms.JSONField(
@@ -32,14 +55,14 @@ class IntegrationAdminForm(forms.ModelForm):
         initial=dict,
         help_text=f"A JSON object. Stored secrets show as {MASK}: leave a value as {MASK} to keep it, "
         "replace it to change it, set it to null or remove the key to delete it.",
-        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "autocomplete": "off", "spellcheck": "false"}),
+        widget=MaskedJSONTextarea(attrs={"rows": 6, "cols": 80, "autocomplete": "off", "spellcheck": "false"}),
     )
     webhook_secret_masked = forms.CharField(
         label="Webhook secret",
         required=False,
         strip=False,
         help_text=f"Shown as {MASK} when set: keep {MASK} to leave it unchanged, clear the box to remove it.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "size": 60}),
+        widget=MaskedTextInput(attrs={"autocomplete": "off", "size": 60}),
     )
 
     class Meta:

@@ -247,3 +247,16 @@ def test_cannot_add_rows_to_an_org_where_only_a_viewer(client, org, other_org, m
     # In the organization where they are an admin, they can.
     response = client.post(reverse("admin:integrations_integration_add"), {**form_data(), "organization": other_org.pk})
     assert response.status_code == 302
+
+
+def test_a_form_with_errors_does_not_echo_typed_secrets(admin_client, org):
+    data = {**form_data(config='{"page_size": 0}'), "organization": org.pk}
+    response = admin_client.post(reverse("admin:integrations_integration_add"), data)
+    assert response.status_code == 200 and "config" in response.context["adminform"].form.errors
+    html = response.content.decode()
+    for secret in ALL_SECRETS:
+        assert secret not in html
+    broken = {**form_data(credentials_masked='{"client_secret": "' + CLIENT_SECRET), "organization": org.pk}
+    response = admin_client.post(reverse("admin:integrations_integration_add"), broken)
+    assert response.status_code == 200 and CLIENT_SECRET not in response.content.decode()
+    assert not Integration.objects.exists()

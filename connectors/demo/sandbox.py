@@ -501,12 +501,22 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "true")
     django.setup()
+    import socket
+
     from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import run
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    class NoDelayHandler(WSGIRequestHandler):
+        # wsgiref writes headers and body separately: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms.
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     settings.ROOT_URLCONF = __name__
     print(f"Demo Store sandbox on http://{args.host}:{args.port}/ (credentials: client_id, client_id + '-secret')")
-    run(args.host, args.port, WSGIHandler(), threading=True)
+    httpd = ThreadedWSGIServer((args.host, args.port), NoDelayHandler)
+    httpd.set_app(WSGIHandler())
+    httpd.serve_forever()
 
 
 if __name__ == "__main__":

@@ -18,9 +18,14 @@ class EventStatus(models.TextChoices):
 
 
 class WebhookEvent(models.Model):
-    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Every index costs on the receive path's INSERT, so only the ones the inbox reads by: the unique
+    # (integration, dedupe_key) also serves lookups by integration; (organization, received_at) the API
+    # list; two small partial indexes the worker's claim and lease queries.
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     integration = models.ForeignKey(
-        Integration, null=True, blank=True, on_delete=models.CASCADE, related_name="webhook_events"
+        Integration, null=True, blank=True, on_delete=models.CASCADE, related_name="webhook_events", db_index=False
     )
     provider = models.CharField(max_length=64, blank=True)
     endpoint = models.CharField(max_length=500, blank=True)
@@ -33,11 +38,12 @@ class WebhookEvent(models.Model):
     content_type = models.CharField(max_length=200, blank=True)
     remote_ip = models.GenericIPAddressField(null=True, blank=True)
     body_sha256 = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.PENDING, db_index=True)
+    status = models.CharField(max_length=16, choices=EventStatus.choices, default=EventStatus.PENDING)
     rejection_reason = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     max_retries = models.PositiveIntegerField(default=5)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Pending: not before this time (retry backoff). Processing: the claim's lease expiry.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     result = models.TextField(blank=True)
     duplicates = models.PositiveIntegerField(default=0, help_text="Repeated deliveries answered without processing.")
@@ -48,6 +54,13 @@ class WebhookEvent(models.Model):
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["integration", "dedupe_key"], name="uniq_webhook_delivery"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-received_at"], name="webhook_org_received"),
+            models.Index(fields=["id"], condition=models.Q(status="pending"), name="webhook_pending"),
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(status="processing"), name="webhook_processing_lease"
+            ),
         ]
 
     def __str__(self) -> str:

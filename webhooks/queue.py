@@ -7,11 +7,18 @@ claims pending events in batches until none are left, deletes the kick key and l
 before it exits. An event inserted before its request lost the race is therefore seen either by
 that final look or by the drain the next winner enqueues: none is stranded. If Redis or the broker
 is down, the event is stored anyway and the periodic sweep queues it later.
+
+Even the SET costs as much CPU as the INSERT (redis-py is heavy), so each process tries it at most
+once per interval: an event stored inside the window is covered by a timer that makes the attempt
+when the window ends (``event_stored``). The guarantee above holds because every stored event is
+followed, within one interval, by a SET attempt made after its commit.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from functools import lru_cache
 
@@ -53,6 +60,50 @@ def kick() -> bool:
     except Exception as exc:  # noqa: BLE001 - the event is stored; queuing is best effort
         _warn(f"could not queue webhook processing ({exc.__class__.__name__}: {exc}); the sweep will")
         return False
+
+
+class _Throttle:
+    """Per process: one kick attempt per interval; events stored in between ride on a timer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next = 0.0
+        self._timer: threading.Timer | None = None
+        self._pid = os.getpid()
+
+    def event_stored(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self._pid != os.getpid():  # forked after a timer was set: that thread did not come along
+                self.__init__()
+            if now >= self._next:
+                self._next = now + kick_interval_ms() / 1000
+                kick_now = True
+            else:
+                kick_now = False
+                if self._timer is None:
+                    self._timer = threading.Timer(self._next - now, self._fire)
+                    self._timer.daemon = True
+                    self._timer.start()
+        if kick_now:
+            kick()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer = None
+            self._next = time.monotonic() + kick_interval_ms() / 1000
+        kick()
+
+
+_throttle = _Throttle()
+
+
+def event_stored() -> None:
+    """Called after an event is committed: make sure a drain will see it. Never raises."""
+    if redis_client() is None:
+        kick()  # nothing to coordinate on: enqueue each time (the embedded dev setup)
+    else:
+        _throttle.event_stored()
 
 
 def clear_kick() -> None:

@@ -116,7 +116,7 @@ def receive(request: HttpRequest, key: str) -> HttpResponse:
         return _unavailable("Cannot store this delivery right now; retry later.")
     if event_pk is None:
         return _json(b'{"status": "duplicate"}')
-    queue.kick()  # never raises: a stored event is picked up by the sweep if the broker is down
+    queue.event_stored()  # never raises: a stored event is picked up by the sweep if the broker is down
     return _json(b'{"status": "accepted", "id": %d}' % event_pk)
 
 

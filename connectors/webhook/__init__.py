@@ -5,7 +5,9 @@ and ``hmac-sha256-base64`` read the signature from ``config.signature_header``. 
 for deduplication comes from the scheme's delivery-id header, else from ``event_id_header`` /
 ``event_id_field`` when configured, else the inbox falls back to the body hash.
 
-Processing only acknowledges: the raw delivery is stored and readable by API and admin.
+Processing acknowledges (the raw delivery is stored and readable by API and admin), or, when
+``config.forward_url`` is set, relays the raw body there through the connector HTTP client: a
+failure is retried by the inbox with backoff, then marked failed.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ class WebhookConfigSerializer(serializers.Serializer):
     )
     event_type_field = serializers.CharField(max_length=100, required=False, allow_blank=True)
     tolerance_seconds = serializers.IntegerField(min_value=1, max_value=86400, default=300)
+    forward_url = serializers.URLField(
+        required=False, allow_blank=True, help_text="Relay each verified delivery's raw body here (POST)."
+    )
 
 
 @register
@@ -61,4 +66,12 @@ class WebhookConnector(Connector):
         return self._verifier.verify(request, secret)
 
     def handle_webhook(self, event: WebhookEvent) -> str:
-        return "stored"
+        url = (self.integration.config or {}).get("forward_url")
+        if not url:
+            return "stored"
+        resp = self.http.request(
+            "POST", url, action="webhook.forward", data=bytes(event.body), auth=False,
+            headers={"Content-Type": event.content_type or "application/octet-stream",
+                     "X-Webhook-Event-Id": event.event_id or str(event.pk)},
+        )
+        return f"forwarded: HTTP {resp.status_code}"

@@ -1,12 +1,13 @@
 """Root: the receiver (``urlpatterns``). Under /api/v1/: the inbox API (``router``)."""
 
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+
+from integrations.routers import OptionalSlashRouter
 
 from .api import WebhookEventViewSet
 from .views import receive
 
-router = DefaultRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("webhooks", WebhookEventViewSet, basename="webhook-event")
 
 urlpatterns = [

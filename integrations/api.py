@@ -40,6 +40,12 @@ class Conflict(exceptions.APIException):
     default_detail = "The request conflicts with the current state."
 
 
+class QueueUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "queue_unavailable"
+    default_detail = "The task queue is unavailable; try again shortly."
+
+
 def _user_of(request) -> Any:
     return None if isinstance(request.user, ApiKeyPrincipal) else request.user
 
@@ -127,7 +133,10 @@ class IntegrationViewSet(
             IntegrationLog.objects.filter(integration=integration, action=CONNECTION_TEST_ACTION)
             .order_by("-id").values_list("id", flat=True).first() or 0
         )
-        test_connection_task.delay(integration.pk)
+        try:
+            test_connection_task.delay(integration.pk)
+        except Exception as exc:  # noqa: BLE001 - broker down: say so instead of a bare 500
+            raise QueueUnavailable() from exc
         body: dict[str, Any] = {"status": "queued", "integration": integration.pk}
         deadline = time.monotonic() + wait
         while wait:

@@ -248,3 +248,19 @@ def test_test_connection_wait_gives_up_with_202_when_no_worker_answers(api, inte
     response = api.post(f"{URL}/{integration.pk}/test?wait=0.5")
     assert response.status_code == 202 and response.json()["status"] == "queued"
     assert 0.5 <= time.monotonic() - started < 5
+
+
+def test_test_connection_with_the_broker_down_is_503(api, integration, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from integrations import api as integrations_api
+
+    # Redis is shared by every test here and cannot be stopped; what a down broker does to
+    # apply_async is raise kombu's OperationalError, so that is what the task's delay raises.
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(integrations_api.test_connection_task, "delay", broker_down)
+    response = api.post(f"{URL}/{integration.pk}/test")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "queue_unavailable"

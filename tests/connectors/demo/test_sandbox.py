@@ -223,3 +223,41 @@ def test_control_is_off_outside_debug_and_tests(sandbox, settings):
     resp = requests.post(f"{sandbox.base}/_control", timeout=10, json={
         "client_id": "x", "client_secret": account_secret("x"), "action": "stats"})
     assert resp.status_code == 404
+
+
+@pytest.mark.redis
+def test_state_is_shared_by_every_process_serving_the_sandbox(sandbox, settings, tmp_path):
+    """A second server process (the standalone sandbox) sees the same accounts, tokens and changes."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "SECRET_KEY": settings.SECRET_KEY, "DEBUG": "true"}
+    log = (tmp_path / "sandbox.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "connectors.demo.sandbox", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    other = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{other}/api/products", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, (tmp_path / "sandbox.log").read_text()
+                time.sleep(0.2)
+        sandbox.control("shared", "set_sizes", sizes={"products": 3})
+        sandbox.control("shared", "update", entity="products", ids=[2], fields={"name": "Seen everywhere"})
+        token = get_token(sandbox.base, "shared").json()["access_token"]
+
+        resp = requests.get(f"{other}/api/products", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+        assert resp.status_code == 200
+        assert [p["name"] for p in resp.json()["data"]][1] == "Seen everywhere" and len(resp.json()["data"]) == 3
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -260,3 +260,14 @@ def test_a_form_with_errors_does_not_echo_typed_secrets(admin_client, org):
     response = admin_client.post(reverse("admin:integrations_integration_add"), broken)
     assert response.status_code == 200 and CLIENT_SECRET not in response.content.decode()
     assert not Integration.objects.exists()
+
+
+@pytest.mark.parametrize("model", ["integration", "apikey", "membership"])
+def test_add_pages_render(client, org, make_user, model):
+    client.force_login(make_user(org, "owner", username="staff-owner", is_staff=True))
+    page = client.get(reverse(f"admin:integrations_{model}_add"))
+    assert page.status_code == 200 and page.context["adminform"] is not None
+
+
+def test_members_are_managed_by_owners_not_admins(admin_client):
+    assert admin_client.get(reverse("admin:integrations_membership_add")).status_code == 403

@@ -6,6 +6,8 @@ import pytest
 
 from integrations.models import Integration, IntegrationLog
 
+from .test_encryption import find_in_database
+
 pytestmark = [pytest.mark.worker, pytest.mark.postgres]
 
 
@@ -32,7 +34,11 @@ def test_connection_test_runs_in_the_worker_and_records_success(celery_worker_pr
     # The provider calls themselves were logged too, by the worker, with secrets redacted.
     calls = IntegrationLog.objects.filter(integration=integration).exclude(action="connection_test")
     assert calls.filter(status_code=200).exists()
-    assert "shop-7-secret" not in str(list(calls.values()))
+    # The token request carried the client secret and its answer the access token: neither is
+    # anywhere in the database in plaintext (the token is cached encrypted).
+    access_token = integration.token_cache.get("access_token")
+    assert access_token
+    assert find_in_database("shop-7-secret") == [] and find_in_database(access_token) == []
 
 
 def test_connection_test_failure_is_recorded(celery_worker_proc, api, sandbox_integration):

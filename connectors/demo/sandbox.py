@@ -149,6 +149,12 @@ def _decode_cursor(value: str) -> dict[str, Any]:
     return json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
 
 
+def _key(value: Any) -> tuple[int, int]:
+    """A position from a cursor: (timestamp, id)."""
+    ts, rid = value  # ValueError/TypeError on a forged cursor: a 400
+    return int(ts), int(rid)
+
+
 def _page_size(request: HttpRequest) -> int:
     value = int(request.GET.get("page_size") or DEFAULT_PAGE_SIZE)
     if value < 1:
@@ -171,7 +177,8 @@ def _list(request: HttpRequest, client_id: str, state: dict[str, Any], entity: s
         page_size = _page_size(request)
         if request.GET.get("cursor"):
             cur = _decode_cursor(request.GET["cursor"])
-            since, after = cur.get("s"), tuple(cur["k"])
+            since, after = cur.get("s"), _key(cur["k"])
+            since = None if since is None else int(since)
         else:
             since = ds.parse_iso(request.GET["updated_since"]) if request.GET.get("updated_since") else None
             after = None
@@ -204,7 +211,7 @@ def deleted_view(request: HttpRequest, client_id: str, state: dict[str, Any]) ->
     try:
         page_size = _page_size(request)
         since = ds.parse_iso(request.GET["since"]) if request.GET.get("since") else 0
-        after = tuple(_decode_cursor(request.GET["cursor"])["k"]) if request.GET.get("cursor") else None
+        after = _key(_decode_cursor(request.GET["cursor"])["k"]) if request.GET.get("cursor") else None
     except (ValueError, KeyError, TypeError) as exc:
         return error(400, "invalid_parameter", str(exc))
     items = [k for k in ds.deletions(state, entity, since) if after is None or k > after]
@@ -250,6 +257,8 @@ def validate_product(state: dict[str, Any], data: Any, rid: int | None) -> dict[
     prices = data.get("prices", {})
     if not isinstance(prices, dict) or any(not _non_negative(v) for v in prices.values()):
         errors["prices"] = ["an object of non-negative decimal strings"]
+    if data.get("cost") is not None and not _non_negative(data["cost"]):
+        errors["cost"] = ["a non-negative decimal string"]
     if "is_active" in data and not isinstance(data["is_active"], bool):
         errors["is_active"] = ["true or false"]
     return errors

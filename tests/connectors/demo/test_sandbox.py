@@ -261,3 +261,14 @@ def test_state_is_shared_by_every_process_serving_the_sandbox(sandbox, settings,
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_forged_cursors_are_400(demo):
+    import base64
+
+    connector = demo()
+    for cursor in ("not-base64!", base64.urlsafe_b64encode(b'{"k": ["a"]}').decode(),
+                   base64.urlsafe_b64encode(b'{"k": ["x", "y"]}').decode()):
+        with pytest.raises(FatalError) as exc:
+            connector.http.get_json("api/products", action="t", params={"cursor": cursor})
+        assert exc.value.status_code == 400, cursor

@@ -277,14 +277,16 @@ def test_requests_wait_for_the_shared_budget(server, make_integration):
     one, two = (ScriptedConnector(Integration.objects.get(pk=integration.pk)) for _ in range(2))
     for c in (one, two):
         c.rate_limit = (4, 1.0)
-    one.http.get_json("/items", action="t.items")  # the token request and this one take 2 of 4
 
     started = time.monotonic()
+    one.http.get_json("/items", action="t.items")  # the token request and this one
     for _ in range(3):
         one.http.get_json("/items", action="t.items", auth=False)
         two.http.get_json("/items", action="t.items", auth=False)
 
-    assert time.monotonic() - started >= 0.9  # 6 requests, 2 left in the bucket, 4 per second
+    # 8 requests from a full bucket of 4 refilling 4 per second: at least 4 refills, 1 s.
+    assert time.monotonic() - started >= 0.98
+    assert len(server.seen) == 8
 
 
 def test_in_process_bucket_without_redis(settings):
@@ -295,7 +297,7 @@ def test_in_process_bucket_without_redis(settings):
     assert isinstance(ratelimit.get_bucket(), ratelimit.LocalBucket)
     assert ratelimit.acquire(key, (2, 1.0)) == 0 and ratelimit.acquire(key, (2, 1.0)) == 0
     waited = ratelimit.acquire(key, (2, 1.0))
-    assert 0.3 < waited <= 0.6
+    assert 0.1 < waited <= 0.55
     with pytest.raises(RateLimitedError):
         ratelimit.acquire(key, (2, 1.0), max_wait=0.1)
 

@@ -69,7 +69,6 @@ def test_no_plaintext_secret_in_any_database_column(api, org):
     assert find_in_database("marker-Zq81") == ["integrations_integrationlog.endpoint"]
 
 
-@pytest.mark.postgres
 def test_stored_form_is_tagged_aes_gcm_with_key_id(integration):
     for column, token in raw_tokens(integration.pk).items():
         assert token.startswith("enc:v1:"), column

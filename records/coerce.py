@@ -32,8 +32,9 @@ def json_default(value: Any) -> Any:
 
 
 # Stable text for hashing: sorted keys, no whitespace, non-ASCII kept as is. One encoder, built once.
+# NaN/Infinity are refused: they are not JSON, and jsonb would reject the whole COPY for one of them.
 canonical_json: Callable[[Any], str] = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=json_default
 ).encode
 
 

@@ -195,7 +195,9 @@ def upsert_rows(
         return result
 
     backend = BACKENDS.get(connection.vendor, ORM)
-    with transaction.atomic(savepoint=False):
+    # A savepoint inside the caller's transaction: if the database refuses the batch anyway, the
+    # caller's transaction stays usable (to record the failure on the job, say).
+    with transaction.atomic():
         digests = {external_id: digest for external_id, (_, _, digest) in batch.items()}
         stored = backend.to_write(plan, integration, digests, force)
         result.skipped += len(batch) - len(stored)

@@ -37,6 +37,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 HUB_PUBLIC_URL = env.str("HUB_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Built-in provider sandboxes under /sandbox/<provider>/ (demo and "test mode").
 SANDBOXES_ENABLED = env.bool("SANDBOXES_ENABLED", default=DEBUG or TESTING)
+# The Demo Store sandbox's /_control endpoint (fault injection, mutations, sending webhooks to any URL):
+# on with DEBUG or in tests; never expose it on a public hub.
+DEMO_SANDBOX_CONTROL = env.bool("DEMO_SANDBOX_CONTROL", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -145,6 +148,10 @@ SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=["security.W
 # --- Webhooks --------------------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_MAX_RETRIES = env.int("WEBHOOK_MAX_RETRIES", default=5)
+# How long a receiving process caches an integration's webhook key lookup (and decrypted secret).
+WEBHOOK_KEY_CACHE_SECONDS = env.float("WEBHOOK_KEY_CACHE_SECONDS", default=5.0)
+# At most one "drain the inbox" task is queued per this many milliseconds, however many deliveries arrive.
+WEBHOOK_KICK_INTERVAL_MS = env.int("WEBHOOK_KICK_INTERVAL_MS", default=500)
 
 # --- Sync jobs -------------------------------------------------------------------------------
 SYNC_DEFAULT_INTERVAL_MINUTES = env.int("SYNC_DEFAULT_INTERVAL_MINUTES", default=30)
@@ -161,6 +168,10 @@ CONNECTOR_HTTP_TIMEOUT = env.float("CONNECTOR_HTTP_TIMEOUT", default=30.0)
 CONNECTOR_HTTP_MAX_RETRIES = env.int("CONNECTOR_HTTP_MAX_RETRIES", default=4)
 CONNECTOR_HTTP_BACKOFF_BASE = env.float("CONNECTOR_HTTP_BACKOFF_BASE", default=0.5)
 CONNECTOR_HTTP_BACKOFF_MAX = env.float("CONNECTOR_HTTP_BACKOFF_MAX", default=30.0)
+# A Retry-After longer than this is not waited out in the worker: the error goes up with retry_after.
+CONNECTOR_HTTP_RETRY_AFTER_MAX = env.float("CONNECTOR_HTTP_RETRY_AFTER_MAX", default=60.0)
+# Longest wait for the shared per-integration rate budget before RateLimitedError.
+CONNECTOR_RATE_LIMIT_MAX_WAIT = env.float("CONNECTOR_RATE_LIMIT_MAX_WAIT", default=30.0)
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")

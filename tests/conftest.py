@@ -44,6 +44,25 @@ def _services(request):
         _require(bool(settings.REDIS_URL), "Redis (REDIS_URL=redis://...)")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _live_server_nodelay() -> Iterator[None]:
+    """TCP_NODELAY on live_server's connections: Django's WSGI handler writes headers and body apart,
+    and Nagle + delayed ACK then add ~40 ms to every sandbox request (measured: 45 ms -> 5 ms)."""
+    import socket
+
+    from django.test.testcases import QuietWSGIRequestHandler
+
+    original = QuietWSGIRequestHandler.setup
+
+    def setup(self) -> None:
+        original(self)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    QuietWSGIRequestHandler.setup = setup
+    yield
+    QuietWSGIRequestHandler.setup = original
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache

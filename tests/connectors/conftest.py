@@ -16,25 +16,6 @@ CLIENT_SECRET = "cs-very-secret-value-42"
 WEBHOOK_SECRET = "whsec_c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _live_server_nodelay() -> Iterator[None]:
-    """TCP_NODELAY on live_server's connections: Django's WSGI handler writes headers and body apart,
-    and Nagle + delayed ACK then add ~40 ms to every sandbox request (measured: 45 ms -> 5 ms)."""
-    import socket
-
-    from django.test.testcases import QuietWSGIRequestHandler
-
-    original = QuietWSGIRequestHandler.setup
-
-    def setup(self) -> None:
-        original(self)
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    QuietWSGIRequestHandler.setup = setup
-    yield
-    QuietWSGIRequestHandler.setup = original
-
-
 @pytest.fixture(autouse=True)
 def fast_http(settings):
     """Retries in milliseconds, so fault tests stay fast (the rules are the same)."""

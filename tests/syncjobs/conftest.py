@@ -16,10 +16,12 @@ PAGE_SIZE = 10
 
 @pytest.fixture(autouse=True)
 def _short_sync_timings(monkeypatch, settings):
-    # Read by syncjobs.conf in this process and, through the environment, by a worker started later.
+    # Settings for this process; the environment for a worker started later (its settings read it).
     monkeypatch.setenv("SYNC_TRANSIENT_RETRIES", "1")
     monkeypatch.setenv("SYNC_RETRY_BACKOFF_SECONDS", "0.2")
     monkeypatch.setenv("CONNECTOR_HTTP_MAX_RETRIES", "2")
+    settings.SYNC_TRANSIENT_RETRIES = 1
+    settings.SYNC_RETRY_BACKOFF_SECONDS = 0.2
     settings.CONNECTOR_HTTP_MAX_RETRIES = 2
     settings.CONNECTOR_HTTP_BACKOFF_BASE = 0.02
     settings.CONNECTOR_HTTP_BACKOFF_MAX = 0.1

@@ -78,8 +78,8 @@ def test_one_bad_record_fails_alone(demo_integration, sandbox):
     assert not Product.objects.filter(integration=demo_integration, external_id="5").exists()
 
 
-def test_fault_midway_fails_and_rerun_resumes_from_checkpoint(demo_integration, sandbox, monkeypatch):
-    monkeypatch.setenv("SYNC_TRANSIENT_RETRIES", "0")
+def test_fault_midway_fails_and_rerun_resumes_from_checkpoint(demo_integration, sandbox, settings):
+    settings.SYNC_TRANSIENT_RETRIES = 0
     sandbox.control("fault", kind="status", status=500, after=2, count=50)
 
     failed = run(demo_integration)

@@ -53,9 +53,7 @@ def kick() -> bool:
         # Without Redis (the embedded dev setup) there is nothing to coordinate on: enqueue each time.
         if client is not None and not client.set(KICK_KEY, b"1", nx=True, px=kick_interval_ms()):
             return False
-        from .tasks import drain_events
-
-        drain_events.apply_async(retry=False)  # fail fast when the broker is down: the sweep catches up
+        publish_drain()
         return True
     except Exception as exc:  # noqa: BLE001 - the event is stored; queuing is best effort
         _warn(f"could not queue webhook processing ({exc.__class__.__name__}: {exc}); the sweep will")
@@ -104,6 +102,21 @@ def event_stored() -> None:
         kick()  # nothing to coordinate on: enqueue each time (the embedded dev setup)
     else:
         _throttle.event_stored()
+
+
+def publish_drain() -> None:
+    """Enqueue one drain task, failing within milliseconds when the broker is down.
+
+    ``retry=False`` alone is not enough: kombu still retries the connection for seconds, and a sync
+    web worker stuck there answers nobody. The sweep queues whatever a failed publish left behind.
+    """
+    from config.celery import app
+
+    from .tasks import drain_events
+
+    options = {**(app.conf.broker_transport_options or {}), "max_retries": 0, "socket_connect_timeout": 0.5}
+    with app.connection_for_write(transport_options=options) as conn:
+        drain_events.apply_async(retry=False, connection=conn)
 
 
 def clear_kick() -> None:

@@ -26,23 +26,30 @@ def drain_events() -> int:
     """Process pending events in batches until none are due; returns how many were processed."""
     deadline = time.monotonic() + DRAIN_MAX_SECONDS
     total, retry_at = 0, []
+
+    def batch() -> int:
+        nonlocal total
+        result = processing.process_batch()
+        total += result.processed
+        retry_at.extend(result.retry_at)
+        return result.processed
+
     while time.monotonic() < deadline:
-        batch = processing.process_batch()
-        total += batch.processed
-        retry_at += batch.retry_at
-        if batch.processed:
+        if batch():
             continue
         # Clear the kick key before the last look: an event stored after this point wins its own kick.
         queue.clear_kick()
-        batch = processing.process_batch()
-        total += batch.processed
-        retry_at += batch.retry_at
-        if not batch.processed:
+        last_look = timezone.now()
+        if not batch():
             break
     else:
         drain_events.apply_async()
-    if retry_at:
-        delay = (min(retry_at) - timezone.now()).total_seconds()
+        return total
+    # Retries that were not yet due at the last look: come back for the first of them, unless the
+    # sweep will be around sooner anyway.
+    waiting = [t for t in retry_at if t > last_look]
+    if waiting:
+        delay = (min(waiting) - timezone.now()).total_seconds()
         if delay < SWEEP_INTERVAL:
             drain_events.apply_async(countdown=max(0.0, delay))
     return total

@@ -3,8 +3,9 @@
 ``upsert_rows`` writes a page of ``RecordRow`` for one integration and model:
 
 1. hash each row's source payload (canonical JSON, sha256);
-2. read the stored ``(external_id, id, source_hash)`` of the batch in one query and drop rows whose
-   hash did not change (no write, no ``updated_at`` bump);
+2. compare the hashes with the stored ones in one query and drop rows whose hash did not change
+   (no write, no ``updated_at`` bump) unless the stored record is not clean (soft-deleted, in
+   error, or written with an unresolved reference);
 3. coerce the remaining rows field by field and resolve their references (one query per reference
    field) - a bad value or a missing required reference fails that row only, into ``errors``;
 4. write: on PostgreSQL COPY into a temporary table, then one ``INSERT … SELECT … ON CONFLICT DO

@@ -52,6 +52,14 @@ def test_unchanged_rows_are_skipped_without_a_write(integration):
     assert Product.objects.get(external_id="p1").last_synced_at == synced_before
 
 
+def test_force_rewrites_unchanged_rows(integration):
+    upsert_rows(integration, Product, [product("p1")])
+    before = Product.objects.get(external_id="p1").updated_at
+    result = upsert_rows(integration, Product, [product("p1")], force=True)
+    assert (result.updated, result.skipped) == (1, 0)
+    assert Product.objects.get(external_id="p1").updated_at > before
+
+
 def test_same_batch_twice_creates_no_duplicates(integration):
     rows = [product(f"p{i}") for i in range(50)]
     upsert_rows(integration, Product, rows)

@@ -408,7 +408,9 @@ class PostgresBackend:
         stamps = "%s::bigint, %s::bigint, %s::text, %s::timestamptz, NULL, %s::timestamptz, %s::timestamptz"
         insert_head = (
             f"INSERT INTO {qn(plan.table)} ({', '.join(map(qn, insert_cols))})"  # noqa: S608
-            f" SELECT {stamps}, {', '.join(map(qn, copy_cols))} FROM {temp}"
+            # One lock order for every writer: two syncs upserting the same new rows in different
+            # orders would otherwise deadlock on each other's uncommitted keys.
+            f" SELECT {stamps}, {', '.join(map(qn, copy_cols))} FROM {temp} ORDER BY external_id"
         )
         return temp, ddl, copy_sql, insert_head
 

@@ -63,6 +63,7 @@ def record_change(
         return None
     return CredentialAudit.objects.create(
         integration=integration,
+        integration_code=integration.code,
         organization_id=integration.organization_id,
         action=action,
         fields=list(fields),

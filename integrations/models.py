@@ -169,7 +169,11 @@ class Integration(models.Model):
 class CredentialAudit(models.Model):
     """Who changed an integration's secrets and when; never the values."""
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="credential_audits")
+    # The trail outlives the integration: deleting it keeps the rows (and the code it had).
+    integration = models.ForeignKey(
+        Integration, null=True, blank=True, on_delete=models.SET_NULL, related_name="credential_audits"
+    )
+    integration_code = models.CharField(max_length=100, blank=True)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     action = models.CharField(max_length=32)  # created, updated, cleared, rotated
     fields = models.JSONField(default=list, help_text="Names of the secret fields that changed.")

@@ -143,7 +143,7 @@ class CredentialAuditSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CredentialAudit
-        fields = ["id", "integration", "action", "fields", "user", "api_key", "via", "created_at"]
+        fields = ["id", "integration", "integration_code", "action", "fields", "user", "api_key", "via", "created_at"]
 
     def get_user(self, obj: CredentialAudit) -> str | None:
         return obj.user.get_username() if obj.user_id else None

@@ -168,6 +168,13 @@ def test_delete(api, integration):
     assert not Integration.objects.filter(pk=integration.pk).exists()
 
 
+def test_credential_audit_outlives_the_integration(api):
+    created = api.post(URL, integration_payload(code="short-lived"), format="json").json()
+    assert api.delete(f"{URL}/{created['id']}").status_code == 204
+    trail = CredentialAudit.objects.filter(integration_code="short-lived")
+    assert trail.count() == 1 and trail.get().integration_id is None
+
+
 def test_filter_by_provider_and_status(api, org, make_integration):
     make_integration(org, code="a")
     make_integration(org, code="b", status="inactive")

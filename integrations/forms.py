@@ -49,6 +49,8 @@ class MaskedTextInput(forms.TextInput):
 
 class IntegrationAdminForm(forms.ModelForm):
     provider = forms.ChoiceField(choices=())
+    base_url = forms.URLField(required=False, max_length=500, assume_scheme="https",
+                              help_text="Empty: the provider's default API address.")
     credentials_masked = forms.JSONField(
         label="Credentials",
         required=False,

@@ -118,7 +118,7 @@ def cpu_seconds(db_name: str) -> dict[str, float]:
         used = (int(fields[11]) + int(fields[12])) / tick
         if "gunicorn" in cmd:
             totals["web"] += used
-        elif cmd.startswith("postgres:") and db_name in cmd:
+        elif cmd.startswith("postgres:") and db_name in cmd and "autovacuum" not in cmd:
             totals["postgres"] += used
         elif "redis-server" in cmd:
             totals["redis"] += used

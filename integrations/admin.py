@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from . import audit
-from .admin_base import OrgScopedAdmin, has_org_role, user_org_roles
+from .admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin, has_org_role, user_org_roles
 from .forms import IntegrationAdminForm
 from .models import (
     ApiKey,
@@ -193,17 +193,6 @@ class IntegrationAdmin(OrgScopedAdmin):
 
 
 # --- logs and audits (read-only) -----------------------------------------------------------------
-class ReadOnlyOrgAdmin(OrgScopedAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(IntegrationLog)
 class IntegrationLogAdmin(ReadOnlyOrgAdmin):
     list_display = ["created_at", "integration", "action", "direction", "level", "method", "short_endpoint",

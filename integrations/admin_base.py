@@ -105,3 +105,16 @@ class OrgScopedAdmin(admin.ModelAdmin):
             elif any(f.name == "organization" for f in model._meta.fields):
                 kwargs["queryset"] = model._default_manager.filter(organization__in=orgs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyOrgAdmin(OrgScopedAdmin):
+    """Rows written by the hub itself (logs, jobs, synced records): shown, never edited by hand."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from integrations.admin_base import OrgScopedAdmin, has_org_role
+from integrations.admin_base import ReadOnlyOrgAdmin, has_org_role
 from integrations.models import Role
 
 from .models import SyncJob, SyncState
 from .services import JobStateError, cancel_job, rerun_job
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(SyncJob)
-class SyncJobAdmin(ReadOnlyMixin, OrgScopedAdmin):
+class SyncJobAdmin(ReadOnlyOrgAdmin):
     list_display = ["id", "integration", "stream", "job_type", "trigger", "status", "progress_text",
                     "records_created", "records_updated", "records_skipped", "records_failed", "records_deleted",
                     "duration", "created_at"]
@@ -79,7 +68,7 @@ class SyncJobAdmin(ReadOnlyMixin, OrgScopedAdmin):
 
 
 @admin.register(SyncState)
-class SyncStateAdmin(ReadOnlyMixin, OrgScopedAdmin):
+class SyncStateAdmin(ReadOnlyOrgAdmin):
     org_field = "integration__organization"
     list_display = ["integration", "stream", "last_success_at", "resumable", "updated_at"]
     list_filter = ["stream", ("integration", admin.RelatedOnlyFieldListFilter)]

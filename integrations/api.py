@@ -18,6 +18,7 @@ from connectors.registry import providers
 from . import audit
 from .api_base import OrgScopedViewSet
 from .auth import ApiKeyPrincipal
+from .errors import Conflict
 from .models import ApiKey, CredentialAudit, Integration, IntegrationLog, IntegrationStatus, Role, role_at_least
 from .providers import describe, describe_all
 from .serializers import (
@@ -32,12 +33,6 @@ from .tasks import CONNECTION_TEST_ACTION, outcome
 from .tasks import test_connection as test_connection_task
 
 MAX_TEST_WAIT_SECONDS = 20.0
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The request conflicts with the current state."
 
 
 class QueueUnavailable(exceptions.APIException):

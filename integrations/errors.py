@@ -13,6 +13,14 @@ from rest_framework.views import exception_handler, set_rollback
 log = logging.getLogger("integrations.api")
 
 
+class Conflict(exceptions.APIException):
+    """409: the object is not in a state that allows this (inactive integration, finished job...)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request conflicts with the current state."
+
+
 def error_body(code: str, message: str, details=None) -> dict:
     return {"error": {"code": code, "message": message, "details": details if details is not None else {}}}
 

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from integrations.api_base import OrgScopedViewSet
 from integrations.auth import ApiKeyPrincipal
+from integrations.errors import Conflict
 from integrations.models import Role
 
 from .models import SyncJob
 from .serializers import SyncJobSerializer
 from .services import JobStateError, cancel_job, rerun_job
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The job is not in a state that allows this."
 
 
 class SyncJobFilter(django_filters.FilterSet):

@@ -63,15 +63,19 @@ def _char(field: models.Field) -> Converter:
 def _decimal(field: models.DecimalField) -> Converter:
     quantum = Decimal(1).scaleb(-field.decimal_places)
     int_digits = field.max_digits - field.decimal_places
+    # By exact type: bool is an int, and a float goes through its shortest repr (0.1 -> "0.1").
+    parse = {str: Decimal, int: Decimal, Decimal: lambda v: v, float: lambda v: Decimal(repr(v))}
 
     def convert(value: Any) -> Decimal | None:
         if value is None or value == "":
             return None
-        if isinstance(value, bool):
-            raise ValueError("is not a number")
+        parser = parse.get(type(value))
+        if parser is None:
+            if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+                raise ValueError("is not a number")
+            parser = Decimal  # a subclass (an IntEnum, a lazy string)
         try:
-            number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float)
-                                                                       else str(value).strip())
+            number = parser(value)
             if not number.is_finite():
                 raise ValueError("is not a finite number")
             # numeric(p, s) would round silently anyway; round here so the stored value is the one we report.

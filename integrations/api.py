@@ -17,7 +17,7 @@ from connectors.registry import providers
 
 from . import audit
 from .api_base import OrgScopedViewSet
-from .auth import ApiKeyPrincipal
+from .auth import acting_user
 from .errors import Conflict
 from .models import ApiKey, CredentialAudit, Integration, IntegrationLog, IntegrationStatus, Role, role_at_least
 from .providers import describe, describe_all
@@ -39,10 +39,6 @@ class QueueUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "queue_unavailable"
     default_detail = "The task queue is unavailable; try again shortly."
-
-
-def _user_of(request) -> Any:
-    return None if isinstance(request.user, ApiKeyPrincipal) else request.user
 
 
 # --- integrations --------------------------------------------------------------------------------
@@ -102,7 +98,7 @@ class IntegrationViewSet(
 
         try:
             jobs = start_sync(
-                integration, streams=streams, full=body.validated_data["full"], trigger="api", user=_user_of(request)
+                integration, streams=streams, full=body.validated_data["full"], trigger="api", user=acting_user(request)
             )
         except ValueError as exc:  # UnknownStreamError: a stream this provider does not have
             raise serializers.ValidationError({"streams": [str(exc)]}) from exc
@@ -183,7 +179,7 @@ class ApiKeyViewSet(
         if not role_at_least(request.role, role):
             raise exceptions.PermissionDenied(f"You cannot create a key with a role above your own ({request.role}).")
         key, raw = ApiKey.issue(
-            request.organization, name=serializer.validated_data["name"], role=role, created_by=_user_of(request)
+            request.organization, name=serializer.validated_data["name"], role=role, created_by=acting_user(request)
         )
         # The only time the raw key is ever shown: it is stored hashed.
         return Response({**ApiKeySerializer(key).data, "key": raw}, status=status.HTTP_201_CREATED)

@@ -37,6 +37,11 @@ class ApiKeyPrincipal:
         return self.username
 
 
+def acting_user(request):
+    """The human user behind a request, or None for an API key (audit and job "requested by")."""
+    return None if isinstance(request.user, ApiKeyPrincipal) else request.user
+
+
 def _bearer(request) -> tuple[str, str] | None:
     parts = get_authorization_header(request).split()
     if len(parts) != 2:

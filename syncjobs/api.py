@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from integrations.api_base import OrgScopedViewSet
-from integrations.auth import ApiKeyPrincipal
+from integrations.auth import acting_user
 from integrations.errors import Conflict
 from integrations.models import Role
 
@@ -48,7 +48,7 @@ class SyncJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScoped
     @action(detail=True, methods=["post"])
     def rerun(self, request, pk=None) -> Response:
         """Run a finished job's stream again; an incremental run resumes from the last checkpoint."""
-        user = None if isinstance(request.user, ApiKeyPrincipal) else request.user
+        user = acting_user(request)
         try:
             job = rerun_job(self.get_object(), user=user)
         except JobStateError as exc:

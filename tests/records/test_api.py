@@ -123,3 +123,20 @@ def test_every_record_type_is_listed_read_only(viewer, prefix):
 def test_unauthenticated_is_refused(client, integration):
     products(integration, "p1")
     assert client.get("/api/v1/products").status_code in (401, 403)
+
+
+def test_listing_orders_with_lines_costs_no_query_per_order(viewer, integration):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(count: int) -> int:
+        orders = [RecordRow(f"o{count}-{i}", {"number": f"N{i}"}) for i in range(count)]
+        upsert_rows(integration, Order, orders)
+        lines = [row for o in orders for row in child_rows("order", o.external_id, [RecordRow("1", {"line_no": 1})])]
+        upsert_rows(integration, "records.OrderLine", lines)
+        with CaptureQueriesContext(connection) as ctx:
+            assert viewer.get("/api/v1/orders", {"limit": 100}).status_code == 200
+        return len(ctx.captured_queries)
+
+    viewer.get("/api/v1/orders")  # the key's first use records its last-used time
+    assert queries_for(2) == queries_for(20)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -84,78 +84,103 @@ class BatchResult:
     retry_at: list[datetime] = field(default_factory=list)
 
 
+# Outcome columns written back for each event of a batch.
+OUTCOME_FIELDS = ["status", "next_attempt_at", "processed_at", "result", "last_error"]
+
+
 def process_batch(limit: int = BATCH_SIZE) -> BatchResult:
-    """Claim and process up to ``limit`` due events."""
+    """Claim and process up to ``limit`` due events.
+
+    The batch runs in one transaction: each handler inside its own savepoint (a failing handler
+    leaves nothing behind), outcomes and log rows written together at the end, one commit. A worker
+    that dies mid-batch commits nothing; the claim's lease expires and the batch is processed again.
+    """
     result = BatchResult()
     ids = claim_batch(limit)
     if not ids:
         return result
-    connectors: dict[int, Connector | None] = {}
+    connectors: dict[int, Connector | Exception] = {}
     logs: list[IntegrationLog] = []
-    for event in WebhookEvent.objects.filter(id__in=ids).select_related("integration").order_by("id"):
-        retry_at = process_event(event, connectors, logs)
-        if retry_at is not None:
-            result.retry_at.append(retry_at)
-        result.processed += 1
-    IntegrationLog.objects.bulk_create(logs)
+    with transaction.atomic():
+        # The integration is loaded per event's connector, not joined: one that cannot be loaded (e.g.
+        # its secrets do not decrypt) fails its own events, not the whole batch.
+        events = list(WebhookEvent.objects.filter(id__in=ids).order_by("id"))
+        for event in events:
+            process_event(event, connectors, logs)
+            if event.status == EventStatus.PENDING:
+                result.retry_at.append(event.next_attempt_at)
+        _save_outcomes(events)
+        IntegrationLog.objects.bulk_create(logs)
+    result.processed = len(events)
     return result
 
 
-def _connector(integration: Integration | None, cache: dict[int, Connector | None]) -> Connector | None:
-    if integration is None:
-        return None
-    if integration.pk not in cache:
+def _save_outcomes(events: list[WebhookEvent]) -> None:
+    if connection.vendor != "postgresql":
+        for event in events:
+            WebhookEvent.objects.filter(pk=event.pk).update(**{f: getattr(event, f) for f in OUTCOME_FIELDS})
+        return
+    # One statement for the batch (Django's bulk_update builds a CASE per row and column: 10x slower).
+    columns = {f: [getattr(e, f) for e in events] for f in OUTCOME_FIELDS}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {WebhookEvent._meta.db_table} AS e SET status = v.status, "  # noqa: S608 - our table
+            "next_attempt_at = v.next_attempt_at, processed_at = v.processed_at, result = v.result, "
+            "last_error = v.last_error FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], "
+            "%s::timestamptz[], %s::text[], %s::text[]) AS v(id, status, next_attempt_at, processed_at, result, "
+            "last_error) WHERE e.id = v.id",
+            [[e.pk for e in events], *(columns[f] for f in OUTCOME_FIELDS)],
+        )
+
+
+def _connector(integration_id: int | None, cache: dict[int, Connector | Exception]) -> Connector:
+    if integration_id is None:
+        raise IgnoredEvent("the integration of this event was deleted")
+    if integration_id not in cache:
         try:
-            cache[integration.pk] = get_connector_class(integration.provider)(integration)
-        except KeyError:
-            cache[integration.pk] = None
-    return cache[integration.pk]
+            integration = Integration.objects.get(pk=integration_id)
+            cache[integration_id] = get_connector_class(integration.provider)(integration)
+        except KeyError as exc:
+            cache[integration_id] = IgnoredEvent(f"provider is not installed: {exc}")
+        except Exception as exc:  # noqa: BLE001 - remembered, and raised for each event of it
+            cache[integration_id] = exc
+    found = cache[integration_id]
+    if isinstance(found, Exception):
+        raise found
+    return found
 
 
 def process_event(
-    event: WebhookEvent, connectors: dict[int, Connector | None], logs: list[IntegrationLog]
-) -> datetime | None:
-    """Run one claimed event; returns its next attempt time when it is to be retried."""
+    event: WebhookEvent, connectors: dict[int, Connector | Exception], logs: list[IntegrationLog]
+) -> None:
+    """Run one claimed event and set its outcome on ``event`` (saved by the caller)."""
     now = timezone.now()
-    connector = _connector(event.integration, connectors)
-    outcome: dict
+    event.processed_at, event.next_attempt_at = now, None
     try:
-        with transaction.atomic():
-            if connector is None:
-                raise IgnoredEvent(f"provider {event.provider!r} is not installed")
-            message = connector.handle_webhook(event) or "done"
-            outcome = _finish(event, EventStatus.COMPLETED, now, result=message)
+        connector = _connector(event.integration_id, connectors)
+        event.integration = connector.integration
+        with transaction.atomic():  # a savepoint: what a failing handler wrote is rolled back
+            event.result = (connector.handle_webhook(event) or "done")[:4000]
+        event.status = EventStatus.COMPLETED
+        logs.append(_log(event, "webhook.processed", "info", ""))
     except IgnoredEvent as exc:
-        outcome = _finish(event, EventStatus.IGNORED, now, result=str(exc) or "ignored")
+        event.status, event.result = EventStatus.IGNORED, (str(exc) or "ignored")[:4000]
+        logs.append(_log(event, "webhook.processed", "info", ""))
     except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then failed
-        error = f"{exc.__class__.__name__}: {exc}"[:4000]
+        event.last_error = f"{exc.__class__.__name__}: {exc}"[:4000]
         if event.attempts > event.max_retries:
-            outcome = _finish(event, EventStatus.FAILED, now, last_error=error)
+            event.status = EventStatus.FAILED
+            log.warning("webhook event %s failed after %s attempts: %s", event.pk, event.attempts, event.last_error)
+            logs.append(_log(event, "webhook.failed", "error", event.last_error, with_body=True))
         else:
-            retry_at = now + timedelta(seconds=backoff_seconds(event.attempts))
-            WebhookEvent.objects.filter(pk=event.pk).update(
-                status=EventStatus.PENDING, next_attempt_at=retry_at, last_error=error
-            )
-            logs.append(_log(event, "webhook.failed", "warning",
-                             f"attempt {event.attempts} failed, retry at {retry_at.isoformat()}: {error}"))
-            return retry_at
-        log.warning("webhook event %s failed after %s attempts: %s", event.pk, event.attempts, error)
-    if outcome["status"] == EventStatus.FAILED:
-        logs.append(_log(event, "webhook.failed", "error", outcome["last_error"]))
-    else:
-        logs.append(_log(event, "webhook.processed", "info", "", response=outcome["result"]))
-    return None
+            event.status, event.processed_at = EventStatus.PENDING, None
+            event.next_attempt_at = now + timedelta(seconds=backoff_seconds(event.attempts))
+            logs.append(_log(event, "webhook.failed", "warning", f"attempt {event.attempts} failed, retry at "
+                             f"{event.next_attempt_at.isoformat()}: {event.last_error}", with_body=True))
 
 
-def _finish(event: WebhookEvent, status: str, now: datetime, result: str = "", last_error: str | None = None) -> dict:
-    values = {"status": status, "processed_at": now, "next_attempt_at": None, "result": result[:4000]}
-    if last_error is not None:
-        values["last_error"] = last_error
-    WebhookEvent.objects.filter(pk=event.pk).update(**values)
-    return values
-
-
-def _log(event: WebhookEvent, action: str, level: str, error: str, response: str = "") -> IntegrationLog:
+def _log(event: WebhookEvent, action: str, level: str, error: str, with_body: bool = False) -> IntegrationLog:
+    # The body is stored with the event; an excerpt (redaction costs per character) only on failures.
     return IntegrationLog(
         organization_id=event.organization_id,
         integration_id=event.integration_id,
@@ -164,9 +189,8 @@ def _log(event: WebhookEvent, action: str, level: str, error: str, response: str
         level=level,
         method="POST",
         endpoint=event.endpoint,
-        status_code=None,
-        request_excerpt=excerpt(bytes(event.body), limit=1000),
-        response_excerpt=response[:1000],
+        request_excerpt=excerpt(bytes(event.body)[:4000], limit=1000) if with_body else f"webhook event {event.pk}",
+        response_excerpt=event.result[:1000],
         error_message=error,
     )
 

@@ -45,7 +45,8 @@ def test_completed_with_the_handlers_message_and_logged(client, sender_for):
     assert (event.status, event.result, event.attempts) == (EventStatus.COMPLETED, "stored", 1)
     assert event.processed_at is not None and event.next_attempt_at is None
     log = IntegrationLog.objects.get(integration=wh.integration, action="webhook.processed")
-    assert log.direction == "inbound" and "order.created" in log.request_excerpt
+    assert log.direction == "inbound" and log.request_excerpt == f"webhook event {event.pk}"
+    assert log.response_excerpt == "stored"
 
 
 def test_failing_handler_is_retried_with_backoff_then_failed(client, sender_for, settings):
@@ -126,3 +127,16 @@ def test_manual_retry_and_mark_ignored_leave_rejected_events_alone(client, sende
     assert (event.status, event.attempts, event.next_attempt_at) == (EventStatus.PENDING, 0, None)
     assert processing.mark_ignored([event.pk]) == 1
     assert WebhookEvent.objects.filter(status=EventStatus.REJECTED).count() == 1
+
+
+def test_an_integration_that_cannot_be_loaded_affects_only_its_own_events(client, sender_for):
+    gone, ok = sender_for(code="gone"), sender_for(code="ok")
+    [lost] = deliver(client, gone)
+    [fine] = deliver(client, ok)
+    gone.integration.provider = "uninstalled-provider"
+    gone.integration.save()
+    assert processing.process_batch().processed == 2
+    lost.refresh_from_db()
+    fine.refresh_from_db()
+    assert lost.status == EventStatus.IGNORED and "not installed" in lost.result
+    assert fine.status == EventStatus.COMPLETED

@@ -266,12 +266,15 @@ def resolve_refs(
             p.error = f"unknown reference(s): {', '.join(sorted(refs.keys() - known))}"
     for name, fk in plan.refs.items():
         target = fk.related_model
-        wanted = {ref for p in prepared if (ref := batch[p.external_id][0].refs.get(name))}
+        # Mappers may hand over numeric ids: external ids are text.
+        ref_of = {p.external_id: "" if (ref := batch[p.external_id][0].refs.get(name)) is None else str(ref)
+                  for p in prepared}
+        wanted = set(ref_of.values()) - {""}
         if not wanted and fk.null:
             continue  # no row links this field: NULL for new rows, untouched on update
         found = dict(lookup_ids(target, integration, list(wanted))) if wanted else {}
         for p in prepared:
-            ref = batch[p.external_id][0].refs.get(name)
+            ref = ref_of[p.external_id]
             pk = found.get(ref) if ref else None
             p.values[fk.attname] = pk
             if pk is not None or (not ref and fk.null):

@@ -140,6 +140,13 @@ def test_refs_resolve_and_a_missing_required_ref_fails_only_that_row(integration
     assert not StockLevel.objects.filter(external_id__in=["s2", "s3"]).exists()
 
 
+def test_numeric_refs_are_external_ids_as_text(integration):
+    upsert_rows(integration, Category, [RecordRow("17", {"name": "Tea"})])
+    result = upsert_rows(integration, Product, [RecordRow("p1", {"name": "Tea"}, refs={"category": 17})])
+    assert result.created == 1 and not result.errors
+    assert Product.objects.get(external_id="p1").category.external_id == "17"
+
+
 def test_missing_optional_ref_is_null_and_resolved_by_the_next_sync(integration):
     row = RecordRow("p1", {"name": "Tea"}, refs={"category": "c9"}, payload={"id": "p1", "cat": "c9"})
     upsert_rows(integration, Product, [row])

@@ -117,7 +117,7 @@ def ours(integration: Integration, rows: list[RecordRow], batch: int, commit_pag
     total = UpsertResult()
     with nullcontext() if commit_pages else transaction.atomic():
         for start in range(0, len(rows), batch):
-            with transaction.atomic():  # a savepoint inside the run's transaction, or a page's own
+            with transaction.atomic() if commit_pages else nullcontext():
                 total.merge(upsert_rows(integration, Product, rows[start:start + batch]))
     return total
 

@@ -196,9 +196,10 @@ def upsert_rows(
         return result
 
     backend = BACKENDS.get(connection.vendor, ORM)
-    # A savepoint inside the caller's transaction: if the database refuses the batch anyway, the
-    # caller's transaction stays usable (to record the failure on the job, say).
-    with transaction.atomic():
+    # No savepoint: a caller writing many pages in one transaction would otherwise pile up
+    # subtransactions, and past 64 of them PostgreSQL's visibility checks slow down sharply. A
+    # batch the database refuses (bad rows fail before that) aborts the caller's transaction.
+    with transaction.atomic(savepoint=False):
         digests = {external_id: digest for external_id, (_, _, digest) in batch.items()}
         stored = backend.to_write(plan, integration, digests, force)
         result.skipped += len(batch) - len(stored)

@@ -87,7 +87,8 @@ def child_env(db_url: str, settings_module: str = "config.settings") -> dict[str
         TESTING="false",
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
-        PYTHONWARNINGS="ignore::UserWarning",  # whitenoise: no collected static dir, irrelevant here
+        PYTHONWARNINGS="ignore::UserWarning",
+        DB_CONN_MAX_AGE="3600",  # persistent connections for the whole run
     )
     return env
 
@@ -197,13 +198,15 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=5, help="gunicorn sync workers")
     ap.add_argument("--threads", type=int, default=2, help="load generator threads")
-    # Little's law: latency = concurrency / throughput; two connections per worker keep every worker busy
-    # without queueing requests behind each other for the sake of a higher req/s.
-    ap.add_argument("--connections", type=int, default=10)
+    # A sync worker serves one request at a time. Two connections per worker keep each one busy while
+    # the other's client reconnects; more would only queue requests in the listen backlog (Little's
+    # law: latency = concurrency / throughput) and trade p99 for nothing.
+    ap.add_argument("--connections", type=int, default=0, help="default: two per gunicorn worker")
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--no-drain", action="store_true", help="skip the worker drain phase")
     ap.add_argument("--keep-db", action="store_true")
     args = ap.parse_args()
+    args.connections = args.connections or 2 * args.workers
 
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):

@@ -80,6 +80,7 @@ def test_soft_deleted_records_are_hidden_unless_asked(viewer, integration):
     assert [r["external_ref"]["external_id"] for r in listed["results"]] == ["p1"]
     everything = viewer.get("/api/v1/products", {"include_deleted": "true"}).json()
     assert everything["count"] == 2
+    assert viewer.get("/api/v1/products", {"include_deleted": "perhaps"}).status_code == 400
     gone = Product.objects.get(external_id="p2")
     detail = viewer.get(f"/api/v1/products/{gone.pk}").json()
     assert detail["deleted_at"] and detail["external_ref"]["sync_status"] == "deleted"

@@ -47,14 +47,17 @@ def _check_text(value: str) -> str:
 
 def _char(field: models.Field) -> Converter:
     limit = field.max_length
+    allowed = frozenset(str(value) for value, _ in field.flatchoices) if field.choices else None
 
-    def convert(value: Any) -> str:
-        if value is None:
-            return ""
+    def convert(value: Any) -> str | None:
+        if value is None or value == "":
+            return None if allowed is not None else ""  # a choice left empty takes the default
         if type(value) is not str:
             value = str(value)
         if limit is not None and len(value) > limit:
             raise ValueError(f"longer than {limit} characters")
+        if allowed is not None and value not in allowed:
+            raise ValueError(f"{value!r} is not one of {', '.join(sorted(allowed))}")
         return _check_text(value)
 
     return convert
@@ -243,7 +246,7 @@ def field_converter(field: models.Field) -> Converter:
     if factory is None:
         raise TypeError(f"no converter for {field.get_internal_type()} ({field.name})")
     convert = factory(field)
-    if field.null or factory in (_char, _text):  # null stays null; text turns null into ""
+    if field.null or (factory in (_char, _text) and not field.choices):  # null stays null; text: ""
         return convert
     # A provider's null for a field with a default (quantity 0, active True) means the default.
     fallback = missing_value(field)

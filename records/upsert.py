@@ -115,7 +115,8 @@ def plan_for(model: type[SyncedRecord]) -> ModelPlan:
         refs=refs,
         converters={f.name: field_converter(f) for f in data},
         defaults={f.name: missing_value(f) for f in data},
-        text_limits={f.name: f.max_length for f in data if isinstance(f, models.CharField | models.TextField)},
+        text_limits={f.name: f.max_length for f in data
+                     if isinstance(f, models.CharField | models.TextField) and not f.choices},
         required=frozenset(f.name for f in data if missing_value(f) is MISSING),
     )
 

@@ -180,6 +180,7 @@ def test_parent_in_the_same_batch_is_linked(integration):
         ({"name": "Tea", "is_active": "perhaps"}, "is_active: is not a boolean"),
         ({"name": "Tea\x00"}, "name: contains a NUL"),
         ({"name": "Tea", "colour": "red"}, "unknown field(s): colour"),
+        ({"name": "Tea", "currency": "EURO"}, "currency: longer than 3"),
         ({"name": "Tea", "attributes": {"x": object()}}, "attributes: is not JSON"),
     ],
 )
@@ -213,11 +214,15 @@ def test_values_are_coerced(integration):
     upsert_rows(integration, Product, [RecordRow("p1", {"name": "Tea"})])
     upsert_rows(integration, "records.Order", [RecordRow("o1", {"number": "A1", "ordered_at": "2026-03-01T10:00:00",
                                                                   "total": 12.345678})])
+    upsert_rows(integration, Location, [RecordRow("l2", {"name": "Depot", "kind": ""})])
+    assert Location.objects.get(external_id="l2").kind == "branch"  # an empty choice takes the default
     order = OrderLine.order.field.related_model.objects.get(external_id="o1")
     assert order.ordered_at == dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
     assert order.total == Decimal("12.3457")
-    bad = upsert_rows(integration, "records.Order", [RecordRow("o2", {"ordered_at": "yesterday"})])
-    assert bad.failed == 1 and "ordered_at" in bad.errors[0]["error"]
+    bad = upsert_rows(integration, "records.Order", [RecordRow("o2", {"ordered_at": "yesterday"}),
+                                                     RecordRow("o3", {"kind": "gift"})])
+    assert bad.failed == 2
+    assert "ordered_at" in bad.errors[0]["error"] and "kind: 'gift' is not one of" in bad.errors[1]["error"]
 
 
 def test_mark_missing_deleted_soft_deletes_rows_not_seen_in_a_full_run(integration):

@@ -445,7 +445,7 @@ class OrmBackend:
         json_names = {f.name for f in plan.data if f.get_internal_type() == "JSONField"}
         new, old = [], []
         for p in prepared:
-            values = {k: json.loads(v) if k in json_names else v for k, v in p.values.items()}
+            values = {k: json.loads(v) if k in json_names and v is not None else v for k, v in p.values.items()}
             obj = plan.model(
                 organization_id=integration.organization_id, integration_id=integration.pk,
                 external_id=p.external_id, source_hash=p.source_hash,

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, OperationalError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, OperationalError, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F
 from django.utils import timezone
 
@@ -126,19 +127,20 @@ def _row(d: Delivery, status: str, dedupe_key: str | None, reason: str = "") -> 
 
 
 def _insert(row: dict[str, Any]) -> int | None:
-    sql, fields = _insert_sql(connection.vendor)
-    if connection.vendor == "postgresql":
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: each access through the proxy costs a lookup
+    sql, fields = _insert_sql(db.vendor)
+    if db.vendor == "postgresql":
         # psycopg adapts every value here natively except the JSON column.
-        row["headers"] = connection.ops.adapt_json_value(row["headers"], None)
-        return _insert_prepared(sql, [row[f.name] for f in fields])
-    params = [f.get_db_prep_save(row[f.name], connection) for f in fields]
-    with connection.cursor() as cursor:
+        row["headers"] = db.ops.adapt_json_value(row["headers"], None)
+        return _insert_prepared(db, sql, [row[f.name] for f in fields])
+    params = [f.get_db_prep_save(row[f.name], db) for f in fields]
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchone()
     return found[0] if found else None
 
 
-def _insert_prepared(sql: str, params: list[Any]) -> int | None:
+def _insert_prepared(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> int | None:
     # Django's psycopg cursors bind client-side: every request would quote the body in Python and
     # have PostgreSQL parse and plan the INSERT again. A server-side bound, prepared statement on the
     # same (persistent) connection skips both; it is the hot path's only query. Django's connection
@@ -147,17 +149,18 @@ def _insert_prepared(sql: str, params: list[Any]) -> int | None:
     import psycopg
 
     for attempt in (1, 2):
-        connection.ensure_connection()
-        raw = connection.connection
+        if db.connection is None:
+            db.ensure_connection()
+        raw = db.connection
         try:
-            with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+            with db.wrap_database_errors, psycopg.Cursor(raw) as cursor:
                 cursor.execute(sql, params, prepare=True)
                 found = cursor.fetchone()
             return found[0] if found else None
         except OperationalError:
-            if attempt == 2 or not (raw.closed or raw.broken) or not connection.get_autocommit():
+            if attempt == 2 or not (raw.closed or raw.broken) or not db.get_autocommit():
                 raise
-            connection.close()  # stale persistent connection (server restarted, idle timeout): reconnect
+            db.close()  # stale persistent connection (server restarted, idle timeout): reconnect
     return None
 
 

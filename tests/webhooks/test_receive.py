@@ -152,3 +152,30 @@ def test_three_concurrent_deliveries_of_one_event_make_one_row_processed_once(li
     assert process_batch().processed == 1 and process_batch().processed == 0
     event.refresh_from_db()
     assert (event.status, event.attempts) == (EventStatus.COMPLETED, 1)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_or_reset_database_connection_costs_no_delivery(client, sender_for):
+    """The hot path skips Django's per-request health check; it reconnects or re-prepares instead."""
+    import psycopg
+    from django.db import connection
+
+    wh = sender_for()
+
+    def deliver() -> int:
+        body = sample_body()
+        return wh.post(client, body, wh.headers(body)).status_code
+
+    assert deliver() == 200
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what a pooler's DISCARD ALL does to prepared statements
+    assert deliver() == 200
+    pid = connection.connection.info.backend_pid
+    settings_dict = connection.settings_dict
+    with psycopg.connect(host=settings_dict["HOST"] or "127.0.0.1", port=settings_dict["PORT"] or 5432,
+                         user=settings_dict["USER"], password=settings_dict["PASSWORD"] or None,
+                         dbname=settings_dict["NAME"], autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    assert deliver() == 200  # the server closed our persistent connection meanwhile
+    assert WebhookEvent.objects.filter(integration=wh.integration, status=EventStatus.PENDING).count() == 3

@@ -5,20 +5,15 @@ from __future__ import annotations
 import django_filters
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
 from integrations.api_base import OrgScopedViewSet
+from integrations.errors import Conflict
 from integrations.models import Role
 
 from . import processing, queue
 from .models import EventStatus, WebhookEvent
 from .serializers import WebhookEventDetailSerializer, WebhookEventSerializer
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
 
 
 class WebhookEventFilter(django_filters.FilterSet):

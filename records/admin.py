@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 
-from integrations.admin_base import OrgScopedAdmin
+from integrations.admin_base import ReadOnlyOrgAdmin
 
 from . import models as m
 
@@ -26,7 +26,7 @@ class DeletedFilter(admin.SimpleListFilter):
 BINDING_DISPLAY = ["integration", "external_id", "sync_status", "last_synced_at", "deleted_at"]
 
 
-class RecordAdmin(OrgScopedAdmin):
+class RecordAdmin(ReadOnlyOrgAdmin):
     """Read-only: a record changed here would be overwritten by the next sync anyway."""
 
     list_filter = [("integration", admin.RelatedOnlyFieldListFilter), "sync_status", DeletedFilter]
@@ -35,15 +35,6 @@ class RecordAdmin(OrgScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class LineInline(admin.TabularInline):

@@ -24,7 +24,7 @@ SECRET_KEY = env.str("SECRET_KEY", default=env.str("DJANGO_SECRET_KEY", default=
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see .env.example).")
-    SECRET_KEY = "insecure-development-key-only-for-debug-and-tests-0123456789"
+    SECRET_KEY = "insecure-development-key-only-for-debug-and-tests-0123456789"  # noqa: S105 - DEBUG/tests only
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
@@ -152,6 +152,11 @@ WEBHOOK_MAX_RETRIES = env.int("WEBHOOK_MAX_RETRIES", default=5)
 WEBHOOK_KEY_CACHE_SECONDS = env.float("WEBHOOK_KEY_CACHE_SECONDS", default=5.0)
 # At most one "drain the inbox" task is queued per this many milliseconds, however many deliveries arrive.
 WEBHOOK_KICK_INTERVAL_MS = env.int("WEBHOOK_KICK_INTERVAL_MS", default=500)
+# Processing retries: exponential backoff from BASE seconds, capped at MAX, with jitter.
+WEBHOOK_RETRY_BACKOFF_BASE = env.float("WEBHOOK_RETRY_BACKOFF_BASE", default=30.0)
+WEBHOOK_RETRY_BACKOFF_MAX = env.float("WEBHOOK_RETRY_BACKOFF_MAX", default=3600.0)
+# A batch claimed by a worker that then died is handed out again after this many seconds.
+WEBHOOK_PROCESSING_LEASE_SECONDS = env.float("WEBHOOK_PROCESSING_LEASE_SECONDS", default=300.0)
 
 # --- Sync jobs -------------------------------------------------------------------------------
 SYNC_DEFAULT_INTERVAL_MINUTES = env.int("SYNC_DEFAULT_INTERVAL_MINUTES", default=30)

@@ -46,7 +46,7 @@ _cache: dict[str, tuple[float, Target | None]] = {}
 
 
 def _ttl() -> float:
-    return float(getattr(settings, "WEBHOOK_KEY_CACHE_SECONDS", 5))
+    return float(settings.WEBHOOK_KEY_CACHE_SECONDS)
 
 
 def _load(key: str) -> Target | None:
@@ -61,7 +61,7 @@ def _load(key: str) -> Target | None:
         integration=integration,
         connector=connector,
         secret=integration.webhook_secret or "",
-        max_retries=int(getattr(settings, "WEBHOOK_MAX_RETRIES", 5)),
+        max_retries=int(settings.WEBHOOK_MAX_RETRIES),
     )
 
 

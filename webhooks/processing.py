@@ -13,7 +13,6 @@ an exponential backoff with jitter, then ``failed`` with the last error.
 from __future__ import annotations
 
 import logging
-import os
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,22 +35,13 @@ log = logging.getLogger("webhooks.processing")
 BATCH_SIZE = 100
 
 
-def _setting(name: str, default: float) -> float:
-    # Settings first; the environment as a fallback lets a test worker run with short backoffs.
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name, default)
-    return float(value)
-
-
 def lease_seconds() -> float:
-    return _setting("WEBHOOK_PROCESSING_LEASE_SECONDS", 300)
+    return settings.WEBHOOK_PROCESSING_LEASE_SECONDS
 
 
 def backoff_seconds(attempt: int) -> float:
     """Exponential backoff with jitter after the ``attempt``-th failed attempt (1-based)."""
-    base = _setting("WEBHOOK_RETRY_BACKOFF_BASE", 30)
-    cap = _setting("WEBHOOK_RETRY_BACKOFF_MAX", 3600)
+    base, cap = settings.WEBHOOK_RETRY_BACKOFF_BASE, settings.WEBHOOK_RETRY_BACKOFF_MAX
     delay = min(cap, base * 2 ** max(0, attempt - 1))
     return delay * random.uniform(0.5, 1.0)  # jitter: retries of a burst do not arrive as a burst
 

@@ -31,7 +31,7 @@ _last_warning = 0.0
 
 
 def kick_interval_ms() -> int:
-    return int(getattr(settings, "WEBHOOK_KICK_INTERVAL_MS", 500))
+    return int(settings.WEBHOOK_KICK_INTERVAL_MS)
 
 
 @lru_cache(maxsize=1)

@@ -33,7 +33,7 @@ def _json(payload: bytes, status: int = 200) -> HttpResponse:
 
 
 def _max_body() -> int:
-    return int(getattr(settings, "WEBHOOK_MAX_BODY_BYTES", 1024 * 1024))
+    return int(settings.WEBHOOK_MAX_BODY_BYTES)
 
 
 def _error(code: str, message: str, status: int) -> JsonResponse:

@@ -13,7 +13,8 @@ def test_secret_keys_are_masked_in_structures():
 
 
 def test_secrets_are_masked_in_text_and_known_values_anywhere():
-    text = 'grant_type=client_credentials&client_secret=abc123 {"access_token": "tok123456"} Authorization: Bearer xyz987654'
+    text = ('grant_type=client_credentials&client_secret=abc123 {"access_token": "tok123456"} '
+            "Authorization: Bearer xyz987654")
     cleaned = redact_text(text, extra_secrets=("grant_type",))
     for secret in ("abc123", "tok123456", "xyz987654", "grant_type"):
         assert secret not in cleaned

@@ -1,5 +1,3 @@
-from importlib import import_module
-
 from django.conf import settings
 from django.contrib import admin
 from django.db import connection
@@ -7,6 +5,11 @@ from django.http import JsonResponse
 from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+import integrations.urls
+import records.urls
+import syncjobs.urls
+import webhooks.urls
 
 
 def healthz(request):
@@ -19,28 +22,12 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-def _api_routes() -> list:
-    routes = []
-    for app in ("integrations", "syncjobs", "webhooks", "records"):
-        try:
-            module = import_module(f"{app}.urls")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.urls":
-                raise
-            continue
-        if hasattr(module, "router"):
-            routes += module.router.urls
-        routes += getattr(module, "api_urlpatterns", [])
+def _api_v1() -> list:
+    """Each app's router and plain API views, all under /api/v1/."""
+    routes: list = []
+    for module in (integrations.urls, syncjobs.urls, webhooks.urls, records.urls):
+        routes += module.router.urls + getattr(module, "api_urlpatterns", [])
     return routes
-
-
-def _root_routes() -> list:
-    try:
-        return list(import_module("webhooks.urls").urlpatterns)
-    except ModuleNotFoundError as exc:
-        if exc.name != "webhooks.urls":
-            raise
-        return []
 
 
 urlpatterns = [
@@ -50,16 +37,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("api/v1/", include(_api_routes())),
-    *_root_routes(),
+    path("api/v1/", include(_api_v1())),
+    *webhooks.urls.urlpatterns,  # POST /api/webhooks/receive/<key>
 ]
 
 if settings.SANDBOXES_ENABLED:
-    try:
-        urlpatterns.append(path("sandbox/", include("connectors.sandboxes")))
-    except ModuleNotFoundError as exc:
-        if exc.name != "connectors.sandboxes":
-            raise
+    urlpatterns.append(path("sandbox/", include("connectors.sandboxes")))
 
 admin.site.site_header = "Integration Hub"
 admin.site.site_title = "Integration Hub"

@@ -32,6 +32,11 @@ class Target:
     max_retries: int
 
     @property
+    def held(self) -> bool:
+        """Deliveries to an inactive integration are verified and kept, not processed."""
+        return self.integration.status == IntegrationStatus.INACTIVE
+
+    @property
     def reject_status(self) -> int | None:
         return self.connector.webhook_reject_status
 
@@ -51,7 +56,7 @@ def _ttl() -> float:
 
 def _load(key: str) -> Target | None:
     integration = Integration.objects.filter(webhook_key=key).select_related("organization").first()
-    if integration is None or integration.status == IntegrationStatus.INACTIVE:
+    if integration is None:
         return None
     try:
         connector = get_connector_class(integration.provider)(integration)
@@ -66,7 +71,7 @@ def _load(key: str) -> Target | None:
 
 
 def target_for(key: str) -> Target | None:
-    """The active integration behind ``key`` (None: unknown, inactive or unknown provider)."""
+    """The integration behind ``key`` (None: unknown key or unknown provider)."""
     now = time.monotonic()
     hit = _cache.get(key)
     if hit is not None and hit[0] > now:

@@ -105,7 +105,7 @@ def _insert_sql(vendor: str) -> tuple[str, tuple]:
     return sql, fields
 
 
-def _row(d: Delivery, status: str, dedupe_key: str | None, reason: str = "") -> dict[str, Any]:
+def _row(d: Delivery, status: str, dedupe_key: str | None, reason: str = "", result: str = "") -> dict[str, Any]:
     return {
         "organization": d.organization_id,
         "integration": d.integration_id,
@@ -124,7 +124,7 @@ def _row(d: Delivery, status: str, dedupe_key: str | None, reason: str = "") -> 
         "attempts": 0,
         "max_retries": d.max_retries,
         "last_error": "",
-        "result": "",
+        "result": result,
         "duplicates": 0,
         "received_at": timezone.now(),
     }
@@ -202,11 +202,19 @@ def _check(pgconn: pq.abc.PGconn, result: pq.abc.PGresult, expected: pq.ExecStat
     raise psycopg.errors.error_from_result(result, encoding="utf-8")
 
 
-def store_pending(d: Delivery) -> int | None:
-    """Store a verified delivery; its id, or None when this event was already stored (a duplicate)."""
+INACTIVE_RESULT = "held: the integration is inactive; retry the event after reactivating it"
+
+
+def store_pending(d: Delivery, *, held: bool = False) -> int | None:
+    """Store a verified delivery; its id, or None when this event was already stored (a duplicate).
+
+    ``held``: the integration is inactive. The event is kept (ignored, not processed) rather than
+    refused, so nothing is lost and the sender does not switch the hook off; retry replays it.
+    """
     dedupe_key = d.dedupe_key
+    status, result = (EventStatus.IGNORED, INACTIVE_RESULT) if held else (EventStatus.PENDING, "")
     try:
-        event_id = _insert(_row(d, EventStatus.PENDING, dedupe_key))
+        event_id = _insert(_row(d, status, dedupe_key, result=result))
     except IntegrityError:  # a backend without ON CONFLICT support semantics: same meaning
         event_id = None
     if event_id is None:

@@ -66,8 +66,8 @@ def receive(request: HttpRequest, key: str) -> HttpResponse:
         log.exception("webhook for %s…: integration lookup failed", key[:6])
         return _unavailable("Cannot accept webhooks right now; retry later.")
     if target is None:
-        log.warning("webhook for unknown or inactive key %s… from %s", key[:6], request.META.get("REMOTE_ADDR"))
-        return _error("not_found", "No active integration for this webhook URL.", 404)
+        log.warning("webhook for unknown key %s… from %s", key[:6], request.META.get("REMOTE_ADDR"))
+        return _error("not_found", "No integration for this webhook URL.", 404)
 
     limit = _max_body()
     try:
@@ -110,12 +110,15 @@ def receive(request: HttpRequest, key: str) -> HttpResponse:
 
     delivery.event_id, delivery.event_type = verified.event_id, verified.event_type
     try:
-        event_pk = store.store_pending(delivery)
+        event_pk = store.store_pending(delivery, held=target.held)
     except Exception:  # noqa: BLE001 - nothing stored: say so in JSON, and the sender retries
         log.exception("webhook for %s…: could not store the delivery", key[:6])
         return _unavailable("Cannot store this delivery right now; retry later.")
     if event_pk is None:
         return _json(b'{"status": "duplicate"}')
+    if target.held:
+        log.info("webhook for inactive integration %s kept without processing", integration.pk)
+        return _json(b'{"status": "held", "id": %d}' % event_pk)
     queue.event_stored()  # never raises: a stored event is picked up by the sweep if the broker is down
     return _json(b'{"status": "accepted", "id": %d}' % event_pk)
 

@@ -107,10 +107,16 @@ def test_make_run_serves_syncs_and_receives_webhooks(hub):
     delivered = requests.post(hook["webhook_url"], data=body, timeout=10,
                               headers={"Content-Type": "application/json", "X-Signature": signature})
     assert delivered.status_code in (200, 202), delivered.text
+    # A chunked delivery (no Content-Length) is read whole, not as an empty body.
+    chunked_body = json.dumps({"id": str(uuid.uuid4()), "type": "demo.chunked"}).encode()
+    chunked_signature = hmac.new(secret.encode(), chunked_body, hashlib.sha256).hexdigest()
+    chunked = requests.post(hook["webhook_url"], data=iter([chunked_body[:10], chunked_body[10:]]), timeout=10,
+                            headers={"Content-Type": "application/json", "X-Signature": chunked_signature})
+    assert chunked.status_code == 200 and chunked.json()["status"] == "accepted", chunked.text
 
     def processed():
         events = requests.get(f"{base}/api/v1/webhooks", params={"integration": hook["id"]}, headers=auth,
                               timeout=10).json()["results"]
-        return events if events and events[0]["status"] == "completed" else None
+        return events if len(events) == 2 and {e["status"] for e in events} == {"completed"} else None
 
     wait_for(processed, timeout=90, interval=1, message="the webhook to be processed")

@@ -54,6 +54,15 @@ def _too_large(key: str, limit: int) -> JsonResponse:
     return _error("payload_too_large", f"Body larger than {limit} bytes.", 413)
 
 
+def _read_body(request: HttpRequest, size: int) -> bytes:
+    # Django reads a body without Content-Length as empty; a chunked body that the server has
+    # de-chunked (gunicorn sets wsgi.input_terminated) is read from the WSGI stream instead.
+    meta = request.META
+    if not meta.get("CONTENT_LENGTH") and meta.get("wsgi.input_terminated"):
+        return meta["wsgi.input"].read(size)
+    return request.read(size)
+
+
 @csrf_exempt
 def receive(request: HttpRequest, key: str) -> HttpResponse:
     if request.method != "POST":
@@ -76,7 +85,7 @@ def receive(request: HttpRequest, key: str) -> HttpResponse:
         declared = 0
     if declared > limit:  # refuse before reading a byte of it
         return _too_large(key, limit)
-    body = request.read(limit + 1)  # chunked bodies have no Content-Length: read one byte past the limit
+    body = _read_body(request, limit + 1)  # one byte past the limit tells "too large"
     if len(body) > limit:
         return _too_large(key, limit)
 

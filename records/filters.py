@@ -5,6 +5,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
+from integrations.filters import IsoDateTimeFilter
+
 from . import models as m
 
 
@@ -12,7 +14,7 @@ class RecordFilter(django_filters.FilterSet):
     integration = django_filters.NumberFilter(field_name="integration_id")
     external_id = django_filters.CharFilter()
     sync_status = django_filters.ChoiceFilter(choices=m.SyncStatus.choices)
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Records changed at or after this ISO date-time."
     )
     # Applied by the view (lists hide soft-deleted records unless asked); declared for validation and docs.

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from integrations.api_base import OrgScopedViewSet
 from integrations.auth import acting_user
 from integrations.errors import Conflict
+from integrations.filters import IsoDateTimeFilter
 from integrations.models import Role
 
 from .models import SyncJob
@@ -19,8 +20,8 @@ from .services import JobStateError, cancel_job, rerun_job
 
 
 class SyncJobFilter(django_filters.FilterSet):
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = SyncJob

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from integrations.api_base import OrgScopedViewSet
 from integrations.errors import Conflict
+from integrations.filters import IsoDateTimeFilter
 from integrations.models import Role
 
 from . import processing, queue
@@ -17,8 +18,8 @@ from .serializers import WebhookEventDetailSerializer, WebhookEventSerializer
 
 
 class WebhookEventFilter(django_filters.FilterSet):
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = WebhookEvent

@@ -70,6 +70,10 @@ def test_filters_integration_external_id_search_and_updated_since(org, viewer, i
     assert ids(updated_since=(cut + dt.timedelta(hours=1)).isoformat()) == []
     bad = viewer.get("/api/v1/products", {"updated_since": "not a date"})
     assert bad.status_code == 400
+    # Any UTC offset Python parses works (PostgreSQL alone refuses beyond ±15:59: was a 500).
+    far = (cut - dt.timedelta(days=1)).astimezone(timezone.get_fixed_timezone(-(23 * 60 + 30))).isoformat()
+    assert ids(updated_since=far) == ["p1", "p2", "x1"]
+    assert viewer.get("/api/v1/products", {"updated_since": "0001-01-01T00:00:00+01:00"}).status_code == 400
 
 
 def test_soft_deleted_records_are_hidden_unless_asked(viewer, integration):

@@ -43,6 +43,20 @@ def test_list_filter_and_detail(api, jobs, idle_integration):
     assert detail["integration_name"] == "Idle demo"
 
 
+def test_date_time_filters_take_any_utc_offset(api, jobs):
+    # PostgreSQL refuses offsets beyond ±15:59 that Python parses (was a 500); the filter works in UTC.
+    now = timezone.now()
+    ahead = (now + timedelta(minutes=1)).astimezone(timezone.get_fixed_timezone(23 * 60 + 30)).isoformat()
+    behind = (now - timedelta(hours=1)).astimezone(timezone.get_fixed_timezone(-(23 * 60 + 59))).isoformat()
+    assert "+23:30" in ahead and "-23:59" in behind
+    assert api.get(URL, {"created_after": ahead}).json()["count"] == 0
+    assert api.get(URL, {"created_after": behind, "created_before": ahead}).json()["count"] == 2
+    # An instant before year 1 once in UTC: invalid input in the error envelope, not a crash.
+    response = api.get(URL, {"created_before": "0001-01-01T00:00:00+05:00"})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"created_before": ["Enter a valid date/time."]}
+
+
 def test_cancel_and_rerun_need_a_manager(org, api_client_for, jobs):
     products, categories = jobs
     viewer, manager = api_client_for(org, "viewer"), api_client_for(org, "manager")

@@ -30,6 +30,9 @@ def test_list_and_filters(api, events):
     assert api.get("/api/v1/webhooks", {"provider": "webhook"}).json()["count"] == 3
     assert api.get("/api/v1/webhooks", {"received_after": "2999-01-01T00:00:00Z"}).json()["count"] == 0
     assert api.get("/api/v1/webhooks", {"received_before": "2999-01-01T00:00:00Z"}).json()["count"] == 3
+    # Offsets PostgreSQL does not take (beyond ±15:59) are read in UTC, not passed on (was a 500).
+    assert api.get("/api/v1/webhooks", {"received_before": "2999-01-01T00:00:00+23:30"}).json()["count"] == 3
+    assert api.get("/api/v1/webhooks", {"received_after": "9999-12-31T23:00:00-05:00"}).status_code == 400
 
 
 def test_get_shows_body_as_text_or_base64(api, events):

@@ -117,6 +117,16 @@ def test_bad_date_filter_is_400(api, logs):
     assert response.status_code == 400 and "created_after" in response.json()["error"]["details"]
 
 
+def test_out_of_range_limit_and_offset_are_clamped(api, logs):
+    # limit/offset past a bigint went to the database as they were, and failed there (a 500).
+    huge = 10**21
+    body = api.get("/api/v1/integration-logs", {"limit": huge}).json()
+    assert body["count"] == 4 and len(body["results"]) == 4
+    body = api.get("/api/v1/integration-logs", {"limit": 2, "offset": huge}).json()
+    assert body["count"] == 4 and body["results"] == [] and body["next"] is None
+    assert api.get("/api/v1/integration-logs", {"limit": 1, "offset": 2**63 - 1}).status_code == 200
+
+
 def test_logs_are_read_only(api, logs):
     assert api.delete(f"/api/v1/integration-logs/{logs[0].pk}").status_code == 405
     assert api.post("/api/v1/integration-logs", {"action": "x"}, format="json").status_code == 405

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connectors.registry import get_connector_class
@@ -23,8 +24,39 @@ def _field_errors(exc: serializers.ValidationError) -> Any:
     return exc.detail
 
 
+def _contains_nul(value: Any) -> bool:
+    """A NUL character in any key or string of a JSON value (iterative: nesting depth is the client's)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("Expected an object.")
+    # PostgreSQL cannot store NUL in JSON or text (the credential audit keeps field names): was a 500.
+    if _contains_nul(value):
+        raise serializers.ValidationError("Null characters are not allowed.")
+    return value
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONObjectField(serializers.JSONField):
+    """A JSON field that takes only an object (checked by the serializer), and says so in the OpenAPI schema."""
+
+
 class IntegrationSerializer(serializers.ModelSerializer):
-    credentials = serializers.JSONField(required=False, help_text="Write-only; answers show each set field masked.")
+    credentials = JSONObjectField(required=False, help_text="Write-only; answers show each set field masked.")
+    config = JSONObjectField(required=False, help_text="Validated against the connector's schema.")
     webhook_secret = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, write_only=True, trim_whitespace=False,
         help_text="Write-only; the mask (********) means unchanged, empty or null removes it.",
@@ -73,14 +105,10 @@ class IntegrationSerializer(serializers.ModelSerializer):
         return value
 
     def validate_credentials(self, value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Expected an object.")
-        return value
+        return _json_object(value)
 
     def validate_config(self, value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Expected an object.")
-        return value
+        return _json_object(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance = self.instance

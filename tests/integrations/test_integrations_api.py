@@ -132,6 +132,10 @@ def test_audit_records_the_user_for_token_auth(org, make_user):
         ({"credentials": {"client_id": "x", "client_secret": MASK}}, "credentials", None),
         ({"type": "teleport"}, "type", None),
         ({"base_url": "not a url"}, "base_url", None),
+        # PostgreSQL stores no NUL in JSON (the audit keeps credential field names): was a 500.
+        ({"provider": "webhook", "credentials": {"key\x00": "x"}}, "credentials", ["Null characters are not allowed."]),
+        ({"provider": "webhook", "credentials": {"n": [{"a": "b\x00"}]}}, "credentials", None),
+        ({"config": {"page_size": 10, "note": "\x00"}}, "config", ["Null characters are not allowed."]),
     ],
 )
 def test_invalid_input_is_a_400_with_field_errors(api, overrides, field, expected):

@@ -77,6 +77,8 @@ class BearerTokenAuthentication(TokenAuthentication):
         header = _bearer(request)
         if not header or header[0] not in ("bearer", "token") or header[1].startswith(API_KEY_PREFIX):
             return None
+        if "\x00" in header[1]:  # no token has one, and PostgreSQL refuses it in a query (was a 500)
+            raise exceptions.AuthenticationFailed("Invalid token.")
         return self.authenticate_credentials(header[1])
 
     def authenticate_header(self, request) -> str:

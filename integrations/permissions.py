@@ -27,7 +27,11 @@ def resolve_organization(request) -> tuple[Organization, str]:
 
     memberships = Membership.objects.filter(user=user).select_related("organization")
     if wanted:
-        lookup = {"organization__id": int(wanted)} if wanted.isdigit() else {"organization__slug": wanted}
+        if "\x00" in wanted:  # no slug has one, and PostgreSQL refuses it in a query (was a 500)
+            raise exceptions.PermissionDenied("You are not a member of that organization.")
+        # isdigit() alone also takes "²", which int() refuses (was a 500): ASCII digits are an id.
+        is_id = wanted.isascii() and wanted.isdigit()
+        lookup = {"organization__id": int(wanted)} if is_id else {"organization__slug": wanted}
         membership = memberships.filter(**lookup).first()
         if membership:
             return membership.organization, membership.role

@@ -45,6 +45,12 @@ def test_unknown_api_key_is_401(db, scheme):
     assert response.json()["error"]["code"] in {"authentication_failed", "not_authenticated"}
 
 
+def test_user_token_with_a_nul_is_401(db):
+    # Looked up as it was, the NUL reached PostgreSQL, which refuses it (a 500).
+    response = bearer("abc\x00def", "Token").get(URL)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "authentication_failed"
+
+
 def test_revoked_api_key_is_401(org):
     key, raw = ApiKey.issue(org, name="k", role="admin")
     assert bearer(raw).get(URL).status_code == 200
@@ -141,6 +147,12 @@ class TestUserInTwoOrganizations:
         Organization.objects.create(name="Initech", slug="initech")
         assert client.get(URL, HTTP_X_ORGANIZATION="initech").status_code == 403
         assert client.get(URL, HTTP_X_ORGANIZATION="no-such-org").status_code == 403
+
+    @pytest.mark.parametrize("header", ["\xb2", "1\xb2", "\u0661", "acme\x00"])
+    def test_header_that_is_no_id_nor_slug_is_403(self, client, header):
+        # "²" passed isdigit() and then failed int(); a NUL reached PostgreSQL: both were a 500.
+        response = client.get(URL, HTTP_X_ORGANIZATION=header)
+        assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
 
 
 def test_api_key_cannot_switch_organization(org, other_org, make_integration):

@@ -79,30 +79,39 @@ OUTCOME_FIELDS = ["status", "next_attempt_at", "processed_at", "result", "last_e
 
 
 def process_batch(limit: int = BATCH_SIZE) -> BatchResult:
-    """Claim and process up to ``limit`` due events.
+    """Claim and process up to ``limit`` due events, each in its own transaction.
 
-    The batch runs in one transaction: each handler inside its own savepoint (a failing handler
-    leaves nothing behind), outcomes and log rows written together at the end, one commit. A worker
-    that dies mid-batch commits nothing; the claim's lease expires and the batch is processed again.
+    An event's handler (in a savepoint: a failing handler leaves nothing behind), its outcome and its
+    log rows commit together, before the next event starts: a handler that calls its provider never
+    holds one long transaction (and the locks it took) open across the whole batch. A worker that
+    dies mid-batch loses only the event in hand; the claim's lease expires and it is processed again.
     """
     result = BatchResult()
     ids = claim_batch(limit)
-    if not ids:
-        return result
     connectors: dict[int, Connector | Exception] = {}
-    logs: list[IntegrationLog] = []
-    with transaction.atomic():
-        # The integration is loaded per event's connector, not joined: one that cannot be loaded (e.g.
-        # its secrets do not decrypt) fails its own events, not the whole batch.
-        events = list(WebhookEvent.objects.filter(id__in=ids).order_by("id"))
-        for event in events:
+    for event_id in ids:
+        logs: list[IntegrationLog] = []
+        with transaction.atomic():
+            event = _still_claimed(event_id)
+            if event is None:  # the lease expired and the sweep handed it out again: not ours now
+                continue
             process_event(event, connectors, logs)
-            if event.status == EventStatus.PENDING:
-                result.retry_at.append(event.next_attempt_at)
-        _save_outcomes(events)
-        IntegrationLog.objects.bulk_create(logs)
-    result.processed = len(events)
+            _save_outcomes([event])
+            IntegrationLog.objects.bulk_create(logs)
+        result.processed += 1
+        if event.status == EventStatus.PENDING:
+            result.retry_at.append(event.next_attempt_at)
     return result
+
+
+def _still_claimed(event_id: int) -> WebhookEvent | None:
+    """Lock the event if it is still ``processing`` under our claim, renewing its lease."""
+    event = WebhookEvent.objects.select_for_update().filter(pk=event_id, status=EventStatus.PROCESSING).first()
+    if event is not None:
+        WebhookEvent.objects.filter(pk=event_id).update(
+            next_attempt_at=timezone.now() + timedelta(seconds=lease_seconds())
+        )
+    return event
 
 
 def _save_outcomes(events: list[WebhookEvent]) -> None:

@@ -103,6 +103,33 @@ def test_sweep_returns_expired_leases_and_queues_waiting_events(client, sender_f
     assert sweep_pending_events(older_than=0) is True
 
 
+def test_an_event_handed_out_again_is_processed_once(client, sender_for):
+    wh = sender_for()
+    [event] = deliver(client, wh)
+    [claimed] = processing.claim_batch(1)  # worker A claims it, then stalls past its lease
+    WebhookEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert sweep_pending_events(older_than=60) is True  # the sweep hands it out again
+    assert processing.process_batch().processed == 1  # worker B processes it
+    # Worker A resumes its batch: the event is no longer its claim, so it is not processed again.
+    assert processing._still_claimed(claimed) is None
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == (EventStatus.COMPLETED, 2)
+    assert IntegrationLog.objects.filter(integration=wh.integration, action="webhook.processed").count() == 1
+
+
+def test_each_event_commits_on_its_own(client, sender_for, settings):
+    # A failing handler's event is retried later while the batch's other events complete: outcomes are
+    # per event, each committed before the next starts.
+    settings.CONNECTOR_HTTP_MAX_RETRIES = 0
+    good, bad = sender_for(code="good"), sender_for(code="bad", forward_url=closed_port_url())
+    [ok] = deliver(client, good)
+    [failing] = deliver(client, bad)
+    assert processing.process_batch().processed == 2
+    ok.refresh_from_db()
+    failing.refresh_from_db()
+    assert ok.status == EventStatus.COMPLETED and failing.status == EventStatus.PENDING
+
+
 def test_drain_processes_everything_and_clears_the_kick(client, sender_for):
     wh = sender_for()
     deliver(client, wh, 5)

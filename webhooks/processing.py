@@ -89,11 +89,10 @@ def process_batch(limit: int = BATCH_SIZE) -> BatchResult:
     result = BatchResult()
     ids = claim_batch(limit)
     connectors: dict[int, Connector | Exception] = {}
-    for event_id in ids:
+    for event in WebhookEvent.objects.filter(id__in=ids).order_by("id"):
         logs: list[IntegrationLog] = []
         with transaction.atomic():
-            event = _still_claimed(event_id)
-            if event is None:  # the lease expired and the sweep handed it out again: not ours now
+            if not _renew_claim(event.pk):  # the lease expired and the sweep handed it out again
                 continue
             process_event(event, connectors, logs)
             _save_outcomes([event])
@@ -104,14 +103,12 @@ def process_batch(limit: int = BATCH_SIZE) -> BatchResult:
     return result
 
 
-def _still_claimed(event_id: int) -> WebhookEvent | None:
-    """Lock the event if it is still ``processing`` under our claim, renewing its lease."""
-    event = WebhookEvent.objects.select_for_update().filter(pk=event_id, status=EventStatus.PROCESSING).first()
-    if event is not None:
-        WebhookEvent.objects.filter(pk=event_id).update(
-            next_attempt_at=timezone.now() + timedelta(seconds=lease_seconds())
-        )
-    return event
+def _renew_claim(event_id: int) -> bool:
+    """Lock the event (until this transaction ends) if it is still ``processing``; renew its lease."""
+    lease_end = timezone.now() + timedelta(seconds=lease_seconds())
+    return bool(
+        WebhookEvent.objects.filter(pk=event_id, status=EventStatus.PROCESSING).update(next_attempt_at=lease_end)
+    )
 
 
 def _save_outcomes(events: list[WebhookEvent]) -> None:

@@ -111,7 +111,7 @@ def test_an_event_handed_out_again_is_processed_once(client, sender_for):
     assert sweep_pending_events(older_than=60) is True  # the sweep hands it out again
     assert processing.process_batch().processed == 1  # worker B processes it
     # Worker A resumes its batch: the event is no longer its claim, so it is not processed again.
-    assert processing._still_claimed(claimed) is None
+    assert processing._renew_claim(claimed) is False
     event.refresh_from_db()
     assert (event.status, event.attempts) == (EventStatus.COMPLETED, 2)
     assert IntegrationLog.objects.filter(integration=wh.integration, action="webhook.processed").count() == 1

@@ -17,7 +17,7 @@ from connectors.registry import get_connector_class, provider_choices
 from .audit import is_mask, mask_credentials, merge_credentials
 from .models import Integration
 from .redaction import MASK
-from .serializers import json_safe
+from .serializers import contains_nul, json_safe
 
 
 def _error_text(detail: Any) -> str:
@@ -86,6 +86,14 @@ class IntegrationAdminForm(forms.ModelForm):
             return {}
         if not isinstance(value, dict):
             raise forms.ValidationError("Enter a JSON object.")
+        if contains_nul(value):  # PostgreSQL cannot store NUL in JSON
+            raise forms.ValidationError("Null characters are not allowed.")
+        return value
+
+    def clean_config(self) -> Any:
+        value = self.cleaned_data.get("config")
+        if contains_nul(value):
+            raise forms.ValidationError("Null characters are not allowed.")
         return value
 
     def clean(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def _field_errors(exc: serializers.ValidationError) -> Any:
     return exc.detail
 
 
-def _contains_nul(value: Any) -> bool:
+def contains_nul(value: Any) -> bool:
     """A NUL character in any key or string of a JSON value (iterative: nesting depth is the client's)."""
     stack = [value]
     while stack:
@@ -44,7 +44,7 @@ def _json_object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise serializers.ValidationError("Expected an object.")
     # PostgreSQL cannot store NUL in JSON or text (the credential audit keeps field names): was a 500.
-    if _contains_nul(value):
+    if contains_nul(value):
         raise serializers.ValidationError("Null characters are not allowed.")
     return value
 

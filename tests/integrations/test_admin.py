@@ -114,6 +114,16 @@ def test_admin_validates_credentials_and_config_with_the_connector(admin_client,
     assert integration.credentials["client_secret"] == CLIENT_SECRET
 
 
+def test_null_characters_are_form_errors_not_a_crash(admin_client, integration):
+    # PostgreSQL cannot store NUL in JSON: the API refuses it, and so must the admin.
+    url = reverse("admin:integrations_integration_change", args=[integration.pk])
+    response = admin_client.post(url, form_data(integration, credentials_masked=json.dumps({"client_id\u0000": "x"}),
+                                                config=json.dumps({"price_list": "retail\u0000"})))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "Null characters" in str(errors["credentials_masked"]) and "Null characters" in str(errors["config"])
+
+
 def test_duplicate_code_is_a_form_error_not_a_crash(admin_client, org, integration, make_integration):
     other = make_integration(org, code="other")
     url = reverse("admin:integrations_integration_change", args=[other.pk])

@@ -37,9 +37,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 HUB_PUBLIC_URL = env.str("HUB_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Built-in provider sandboxes under /sandbox/<provider>/ (demo and "test mode").
 SANDBOXES_ENABLED = env.bool("SANDBOXES_ENABLED", default=DEBUG or TESTING)
-# The Demo Store sandbox's /_control endpoint (fault injection, mutations, sending webhooks to any URL):
-# on with DEBUG or in tests; never expose it on a public hub.
-DEMO_SANDBOX_CONTROL = env.bool("DEMO_SANDBOX_CONTROL", default=False)
+# The sandboxes' control endpoints (fault injection, data changes, sending webhooks to any URL):
+# on with DEBUG or in tests anyway; never expose them on a public hub.
+SANDBOX_CONTROL_ENABLED = env.bool("SANDBOX_CONTROL_ENABLED", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
@@ -24,7 +25,6 @@ from connectors.registry import get_connector_class
 from integrations.models import Direction, Integration, IntegrationLog, IntegrationStatus
 from records.upsert import UpsertResult, mark_deleted, mark_missing_deleted, upsert_rows
 
-from .conf import setting
 from .models import MAX_ERROR_DETAILS, JobStatus, JobType, SyncJob, SyncState
 
 log = logging.getLogger("syncjobs")
@@ -235,16 +235,16 @@ class JobRun:
         return Outcome(JobStatus.CANCELLED)
 
     def _connector_failure(self, exc: ConnectorError) -> Outcome:
-        retries = int(setting("SYNC_TRANSIENT_RETRIES"))
+        retries = int(settings.SYNC_TRANSIENT_RETRIES)
         if exc.retryable and self.job.attempts <= retries:
             return self._requeue(exc)
         return self._fail(exc.kind, exc.message)
 
     def _requeue(self, exc: ConnectorError) -> Outcome:
         """Put the job back to pending; the task runs it again after a backoff (it resumes)."""
-        base = float(setting("SYNC_RETRY_BACKOFF_SECONDS"))
+        base = float(settings.SYNC_RETRY_BACKOFF_SECONDS)
         delay = exc.retry_after if exc.retry_after is not None else base * 2 ** (self.job.attempts - 1)
-        delay = min(delay, float(setting("SYNC_RETRY_BACKOFF_MAX_SECONDS")))
+        delay = min(delay, float(settings.SYNC_RETRY_BACKOFF_MAX_SECONDS))
         now = timezone.now()
         with transaction.atomic():
             job = self._locked_job()
@@ -306,8 +306,8 @@ class JobRun:
 
     def _failure_alerts(self, integ: Integration, job: SyncJob) -> None:
         failures = integ.consecutive_failures
-        warn_after = int(setting("SYNC_FAILURE_WARN_AFTER"))
-        disable_after = int(setting("SYNC_FAILURE_DISABLE_AFTER"))
+        warn_after = int(settings.SYNC_FAILURE_WARN_AFTER)
+        disable_after = int(settings.SYNC_FAILURE_DISABLE_AFTER)
         if failures >= disable_after and integ.status != IntegrationStatus.INACTIVE:
             integ.status = IntegrationStatus.INACTIVE
             integ.connection_error = (

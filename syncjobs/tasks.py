@@ -6,12 +6,12 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import Integration, IntegrationStatus
 
-from .conf import setting
 from .models import JobStatus, SyncJob, Trigger
 from .runner import log_event, run_job
 from .services import enqueue, start_sync
@@ -59,7 +59,7 @@ def dispatch_due_syncs() -> int:
 def reap_stale_jobs() -> dict[str, int]:
     """Fail running jobs whose worker died (stale heartbeat); re-queue pending jobs lost on the way."""
     now = timezone.now()
-    stale_before = now - timedelta(seconds=int(setting("SYNC_HEARTBEAT_STALE_SECONDS")))
+    stale_before = now - timedelta(seconds=int(settings.SYNC_HEARTBEAT_STALE_SECONDS))
     reaped = 0
     stale = SyncJob.objects.filter(status=JobStatus.RUNNING).filter(
         Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)
@@ -73,7 +73,7 @@ def reap_stale_jobs() -> dict[str, int]:
             job.refresh_from_db()
             log_event(job, "sync.failed", level="error", error=f"worker_lost: {WORKER_LOST}")
 
-    lost_before = now - timedelta(seconds=int(setting("SYNC_PENDING_STALE_SECONDS")))
+    lost_before = now - timedelta(seconds=int(settings.SYNC_PENDING_STALE_SECONDS))
     busy = SyncJob.objects.filter(status=JobStatus.RUNNING).values("integration_id")
     # A pending job behind a running sibling waits in that chain; it is not lost.
     lost = list(

@@ -31,6 +31,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from ..sandbox_control import control_enabled
 from . import dataset as ds
 
 MAX_PAGE_SIZE = 100
@@ -446,16 +447,10 @@ CONTROL_ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any], str], dict[
 }
 
 
-def control_enabled() -> bool:
-    # The control endpoint can make this server POST anywhere (webhooks): never open in production.
-    return bool(settings.DEBUG or getattr(settings, "TESTING", False)
-                or getattr(settings, "DEMO_SANDBOX_CONTROL", False))
-
-
 @csrf_exempt
 def control_view(request: HttpRequest) -> HttpResponse:
     if not control_enabled():
-        return error(404, "not_found", "the sandbox control endpoint is off (DEBUG, TESTING or DEMO_SANDBOX_CONTROL)")
+        return error(404, "not_found", "the sandbox control endpoint is off (see SANDBOX_CONTROL_ENABLED)")
     if request.method != "POST":
         return error(405, "method_not_allowed", "POST only")
     try:

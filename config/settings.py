@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "records",
     "syncjobs",
     "webhooks",
+    "payments",
 ]
 
 MIDDLEWARE = [

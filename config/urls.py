@@ -7,6 +7,7 @@ from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 import integrations.urls
+import payments.urls
 import records.urls
 import syncjobs.urls
 import webhooks.urls
@@ -25,7 +26,7 @@ def healthz(request):
 def _api_v1() -> list:
     """Each app's router and plain API views, all under /api/v1/."""
     routes: list = []
-    for module in (integrations.urls, syncjobs.urls, webhooks.urls, records.urls):
+    for module in (integrations.urls, syncjobs.urls, webhooks.urls, records.urls, payments.urls):
         routes += module.router.urls + getattr(module, "api_urlpatterns", [])
     return routes
 
@@ -38,7 +39,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(_api_v1())),
+    path("", include("connectors.routes")),  # each connector package's own urls.py
     *webhooks.urls.urlpatterns,  # POST /api/webhooks/receive/<key>
+    *payments.urls.urlpatterns,
 ]
 
 if settings.SANDBOXES_ENABLED:

@@ -180,6 +180,16 @@ class Connector:
         raise NotImplementedError(f"{self.display_name} does not support write-back")
 
     # --- webhooks ----------------------------------------------------------------------------
+    @classmethod
+    def callback_url(cls, integration: Integration) -> str:
+        """The one URL the provider calls for this integration (shown in the API and admin).
+
+        Default: the generic, store-then-process webhook receiver. A provider whose callbacks need
+        a synchronous protocol answer (e.g. a payment gateway's JSON-RPC) serves its own route from
+        its package's ``urls.py`` and returns that URL here.
+        """
+        return integration.webhook_url
+
     def verify_webhook(self, request: InboundRequest, secret: str) -> WebhookDelivery:
         """Check the signature on the raw bytes; raise SignatureError / RejectedPayload."""
         from .errors import SignatureError

@@ -36,6 +36,23 @@ def autodiscover() -> None:
     _discovered = True
 
 
+def connector_modules(name: str) -> list:
+    """Each connector package's optional module ``name`` (e.g. ``sandbox``, ``urls``, ``seed``)."""
+    import connectors
+
+    found = []
+    for module in pkgutil.iter_modules(connectors.__path__):
+        if not module.ispkg:
+            continue
+        qualified = f"connectors.{module.name}.{name}"
+        try:
+            found.append(importlib.import_module(qualified))
+        except ModuleNotFoundError as exc:
+            if exc.name != qualified:
+                raise
+    return found
+
+
 def get_connector_class(provider: str) -> type[Connector]:
     autodiscover()
     try:

@@ -5,29 +5,17 @@ A connector package that ships a sandbox has a ``sandbox`` module exposing ``url
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from django.urls import include, path
 
-import connectors
-
-from .registry import providers
+from .registry import connector_modules, providers
 
 
 def _sandbox_routes() -> list:
     routes = []
     by_package = {cls.__module__.split(".")[1]: code for code, cls in providers().items()}
-    for module in pkgutil.iter_modules(connectors.__path__):
-        if not module.ispkg:
-            continue
-        try:
-            sandbox = importlib.import_module(f"connectors.{module.name}.sandbox")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"connectors.{module.name}.sandbox":
-                raise
-            continue
-        provider = by_package.get(module.name, module.name)
+    for sandbox in connector_modules("sandbox"):
+        package = sandbox.__name__.split(".")[1]
+        provider = by_package.get(package, package)
         routes.append(path(f"{provider}/", include((sandbox.urlpatterns, f"sandbox-{provider}"))))
     return routes
 

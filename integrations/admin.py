@@ -127,12 +127,12 @@ class IntegrationAdmin(OrgScopedAdmin):
     list_filter = ["status", "provider", "type", "auto_sync_enabled",
                    ("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "code", "provider", "description"]
-    readonly_fields = ["webhook_url", "last_sync_at", "next_sync_at", "last_connected_at", "connection_error",
-                       "consecutive_failures", "metadata", "created_at", "updated_at"]
+    readonly_fields = ["webhook_url", "callback_url", "last_sync_at", "next_sync_at", "last_connected_at",
+                       "connection_error", "consecutive_failures", "metadata", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["organization", "name", "code", "type", "provider", "status", "description"]}),
         ("Connection", {"fields": ["base_url", "credentials_masked", "webhook_secret_masked", "webhook_url",
-                                   "config"]}),
+                                   "callback_url", "config"]}),
         ("Sync", {"fields": ["sync_interval_minutes", "auto_sync_enabled", "last_sync_at", "next_sync_at"]}),
         ("Health", {"fields": ["last_connected_at", "connection_error", "consecutive_failures", "metadata",
                                "created_at", "updated_at"]}),

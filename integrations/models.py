@@ -165,6 +165,16 @@ class Integration(models.Model):
     def webhook_url(self) -> str:
         return f"{settings.HUB_PUBLIC_URL}/api/webhooks/receive/{self.webhook_key}"
 
+    @property
+    def callback_url(self) -> str:
+        """The URL the provider calls: its connector decides (webhook receiver by default)."""
+        from connectors.registry import get_connector_class
+
+        try:
+            return get_connector_class(self.provider).callback_url(self)
+        except KeyError:
+            return self.webhook_url
+
 
 class CredentialAudit(models.Model):
     """Who changed an integration's secrets and when; never the values."""

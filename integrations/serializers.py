@@ -63,13 +63,17 @@ class IntegrationSerializer(serializers.ModelSerializer):
     )
     webhook_secret_set = serializers.SerializerMethodField()
     webhook_url = serializers.CharField(read_only=True)
+    callback_url = serializers.SerializerMethodField(
+        help_text="The URL the provider calls for this integration (its webhooks or protocol callbacks)."
+    )
     type = serializers.ChoiceField(choices=Integration._meta.get_field("type").choices, required=False)
 
     class Meta:
         model = Integration
         fields = [
             "id", "name", "code", "type", "provider", "status", "description", "base_url",
-            "credentials", "webhook_secret", "webhook_secret_set", "webhook_url", "config",
+            "credentials", "webhook_secret", "webhook_secret_set", "webhook_url", "callback_url",
+            "config",
             "sync_interval_minutes", "auto_sync_enabled", "last_sync_at", "next_sync_at", "metadata",
             "last_connected_at", "connection_error", "created_at", "updated_at",
         ]
@@ -79,6 +83,9 @@ class IntegrationSerializer(serializers.ModelSerializer):
         ]
         # Uniqueness of code is checked per organization in validate_code, not by the model validator.
         validators: list = []
+
+    def get_callback_url(self, obj: Integration) -> str:
+        return obj.callback_url
 
     def get_webhook_secret_set(self, obj: Integration) -> bool:
         return bool(obj.webhook_secret)

@@ -77,6 +77,12 @@ ADMINS: dict[type[m.SyncedRecord], tuple[list[str], list[str], list, list]] = {
                     [], []),
     m.Payment: (["number", "status", "method", "amount", "currency", "paid_at"], ["number"], ["status", "method"],
                 []),
+    m.StaffUser: (["name", "username", "email", "location", "is_active"], ["name", "username", "email"],
+                  ["is_active"], []),
+    m.Account: (["name", "number", "bank", "currency"], ["name", "number", "bank"], [], []),
+    m.Charge: (["name", "code", "value", "is_percent", "is_active"], ["name", "code"], ["is_active"], []),
+    m.ProductRelation: (["product", "kind", "name", "value", "quantity", "amount", "location", "expires_at"],
+                        ["product__name", "product__sku", "name", "value"], ["kind"], []),
 }
 
 for _model, (_columns, _search, _filters, _inlines) in ADMINS.items():

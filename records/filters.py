@@ -48,6 +48,10 @@ SEARCH_FIELDS: dict[type[m.SyncedRecord], tuple[str, ...]] = {
     m.Order: ("number",),
     m.Invoice: ("number",),
     m.Payment: ("number",),
+    m.StaffUser: ("name", "username", "email", "phone"),
+    m.Account: ("name", "number", "bank"),
+    m.Charge: ("name", "code"),
+    m.ProductRelation: ("name", "value", "product__name", "product__sku"),
 }
 
 # Extra equality filters where a record type has an obvious one.
@@ -57,7 +61,9 @@ EXTRA_FIELDS: dict[type[m.SyncedRecord], list[str]] = {
     m.StockLevel: ["product", "location"],
     m.Order: ["kind", "status", "customer", "location"],
     m.Invoice: ["kind", "status", "customer", "supplier", "order"],
-    m.Payment: ["status", "order", "invoice", "customer"],
+    m.Payment: ["status", "order", "invoice", "customer", "account", "direction"],
+    m.StaffUser: ["location", "is_active"],
+    m.ProductRelation: ["product", "kind", "location"],
 }
 
 

@@ -148,6 +148,89 @@ class Supplier(Party):
         constraints = [SyncedRecord.binding_constraint("uniq_supplier_binding")]
 
 
+class StaffUser(Party):
+    """A user of the source system (cashier, manager): who created an order, who works at a branch."""
+
+    username = models.CharField(max_length=150, blank=True)
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    is_active = models.BooleanField(default=True)
+
+    class Meta(Party.Meta):
+        constraints = [SyncedRecord.binding_constraint("uniq_staffuser_binding")]
+
+
+class Account(SyncedRecord):
+    """A bank or cash account payments are booked to."""
+
+    name = models.CharField(max_length=255)
+    number = models.CharField(max_length=100, blank=True)
+    bank = models.CharField(max_length=255, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [SyncedRecord.binding_constraint("uniq_account_binding")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Charge(SyncedRecord):
+    """A surcharge or fee the source system adds to documents (service charge, delivery fee)."""
+
+    code = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=255)
+    value = models.DecimalField(null=True, blank=True, **MONEY)
+    is_percent = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [SyncedRecord.binding_constraint("uniq_charge_binding")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RelationKind(models.TextChoices):
+    ATTRIBUTE = "attribute", "Attribute"
+    UNIT = "unit", "Unit of measure"
+    PRICE = "price", "Price-book price"
+    COMPONENT = "component", "Formula (BOM) component"
+    SERIAL = "serial", "Serial number"
+    BATCH = "batch", "Batch / expiry"
+    WARRANTY = "warranty", "Warranty"
+    SHELF = "shelf", "Shelf"
+
+
+class ProductRelation(SyncedRecord):
+    """Facts that hang off a product, one row each (attributes, units, price-book prices, BOM
+    components, serials, batches, warranties, shelves): upserted by external id like any record.
+
+    The external id is built by the mapper from the product and the fact's own id, e.g.
+    ``price:<pricebook>:<product>``, so a re-sync updates the row instead of adding another.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="relations")
+    kind = models.CharField(max_length=16, choices=RelationKind.choices)
+    name = models.CharField(max_length=255, blank=True)  # attribute / unit / price book / shelf name
+    value = models.CharField(max_length=500, blank=True)  # attribute value, serial number, batch name
+    quantity = models.DecimalField(null=True, blank=True, **QTY)  # unit factor, component qty, batch qty
+    amount = models.DecimalField(null=True, blank=True, **MONEY)  # price-book price
+    component = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField(null=True, blank=True)  # batch expiry, warranty end
+    data = models.JSONField(default=dict, blank=True)  # anything else the source says about the fact
+
+    class Meta:
+        ordering = ["product_id", "kind", "name"]
+        constraints = [SyncedRecord.binding_constraint("uniq_productrelation_binding")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name} {self.value}".strip()
+
+
 class DocumentKind(models.TextChoices):
     SALES = "sales", "Sales"
     PURCHASE = "purchase", "Purchase"
@@ -162,6 +245,8 @@ class Document(SyncedRecord):
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Transfers: where the goods go (``location`` is where they leave).
+    to_location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     total = models.DecimalField(null=True, blank=True, **MONEY)
     currency = models.CharField(max_length=3, blank=True)
     note = models.TextField(blank=True)
@@ -237,6 +322,9 @@ class Payment(SyncedRecord):
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
+    # Cash flow direction: money in (receipt) or out (expense, refund).
+    direction = models.CharField(max_length=8, choices=[("in", "In"), ("out", "Out")], default="in")
 
     class Meta:
         ordering = ["-paid_at", "-id"]

@@ -55,4 +55,8 @@ SERIALIZERS: dict[type[m.SyncedRecord], type[RecordSerializer]] = {
     m.Order: record_serializer(m.Order, lines=OrderLineSerializer(many=True, read_only=True)),
     m.Invoice: record_serializer(m.Invoice, lines=InvoiceLineSerializer(many=True, read_only=True)),
     m.Payment: record_serializer(m.Payment),
+    m.StaffUser: record_serializer(m.StaffUser),
+    m.Account: record_serializer(m.Account),
+    m.Charge: record_serializer(m.Charge),
+    m.ProductRelation: record_serializer(m.ProductRelation),
 }

@@ -61,6 +61,9 @@ class UpsertResult:
     skipped: int = 0
     failed: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
+    # External ids written, split by whether a row existed before (for change events).
+    created_ids: list[str] = field(default_factory=list)
+    updated_ids: list[str] = field(default_factory=list)
 
     @property
     def processed(self) -> int:
@@ -77,6 +80,8 @@ class UpsertResult:
         self.skipped += other.skipped
         self.failed += other.failed
         self.errors.extend(other.errors)
+        self.created_ids.extend(other.created_ids)
+        self.updated_ids.extend(other.updated_ids)
         return self
 
 
@@ -226,6 +231,8 @@ def upsert_rows(
         created, updated = backend.write(plan, integration, prepared, stored, update, synced_at, now)
         result.created += created
         result.updated += updated
+        for p in prepared:
+            (result.created_ids if stored.get(p.external_id) is None else result.updated_ids).append(p.external_id)
         fix_deferred_refs(plan, integration, prepared)
     return result
 

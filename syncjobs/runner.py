@@ -23,9 +23,10 @@ from connectors.base import Page, RecordRow, Stream, SyncContext
 from connectors.errors import ConnectorError
 from connectors.registry import get_connector_class
 from integrations.models import Direction, Integration, IntegrationLog, IntegrationStatus
-from records.upsert import UpsertResult, mark_deleted, mark_missing_deleted, upsert_rows
+from records.upsert import UpsertResult, mark_deleted, mark_missing_deleted, resolve_model, upsert_rows
 
 from .models import MAX_ERROR_DETAILS, JobStatus, JobType, SyncJob, SyncState
+from .signals import records_written, sync_finished
 
 log = logging.getLogger("syncjobs")
 
@@ -154,6 +155,8 @@ class JobRun:
             errors += [_record_error(e["external_id"], e["error"], page_no) for e in result.errors]
             extra_counts, extra_errors = self._write_extra(page, job.progress.get("extra", {}), page_no)
             deleted = mark_deleted(self.integration, stream.model, page.deleted_ids) if page.deleted_ids else 0
+            records_written.send(sender=JobRun, job=job, integration=self.integration,
+                                 model=resolve_model(stream.model), result=result, deleted_ids=page.deleted_ids)
             if page.cursor is not None:
                 self.last_cursor = page.cursor
                 SyncState.objects.filter(integration=self.integration, stream=job.stream).update(
@@ -190,6 +193,8 @@ class JobRun:
         for model, rows in page.extra.items():
             result = upsert_rows(self.integration, model, rows) if rows else UpsertResult()
             errors += [_record_error(e["external_id"], f"{model}: {e['error']}", page_no) for e in result.errors]
+            records_written.send(sender=JobRun, job=self.job, integration=self.integration,
+                                 model=resolve_model(model), result=result, deleted_ids=[])
             counts = totals.setdefault(model, {})
             for key in ("created", "updated", "skipped", "failed"):
                 counts[key] = counts.get(key, 0) + getattr(result, key)
@@ -218,6 +223,7 @@ class JobRun:
             job.error_message = job.error_kind = ""
             job.save()
             self._update_integration(job, ok=True)
+            sync_finished.send(sender=JobRun, job=job)
         self.job = job
         log_event(job, "sync.completed", level="warning" if job.records_failed else "info", details=job_counts(job))
         return Outcome(JobStatus.COMPLETED)
@@ -230,6 +236,7 @@ class JobRun:
             job.completed_at = job.heartbeat_at = now
             job.cursor_after = cursor
             job.save()
+            sync_finished.send(sender=JobRun, job=job)
         self.job = job
         log_event(job, "sync.cancelled", details=job_counts(job))
         return Outcome(JobStatus.CANCELLED)
@@ -270,6 +277,7 @@ class JobRun:
                 job.error_message = message
                 job.save()
                 self._update_integration(job, ok=False, count_failure=count_failure)
+                sync_finished.send(sender=JobRun, job=job)
         except JobLost:
             return Outcome("lost")
         self.job = job

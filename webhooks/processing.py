@@ -29,6 +29,7 @@ from integrations.models import Direction, Integration, IntegrationLog
 from integrations.redaction import excerpt
 
 from .models import EventStatus, WebhookEvent
+from .signals import webhook_failed
 
 log = logging.getLogger("webhooks.processing")
 
@@ -97,6 +98,8 @@ def process_batch(limit: int = BATCH_SIZE) -> BatchResult:
             process_event(event, connectors, logs)
             _save_outcomes([event])
             IntegrationLog.objects.bulk_create(logs)
+            if event.status == EventStatus.FAILED:
+                webhook_failed.send(sender=WebhookEvent, event=event)
         result.processed += 1
         if event.status == EventStatus.PENDING:
             result.retry_at.append(event.next_attempt_at)

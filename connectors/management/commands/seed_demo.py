@@ -5,7 +5,6 @@ Idempotent: a second run changes nothing but prints the login again.
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 
@@ -15,39 +14,16 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.registry import providers
+from connectors.registry import connector_modules, providers
 from integrations.models import Integration, Membership, Organization, Role
 
 DEMO_ORG = {"slug": "demo", "name": "Demo Retail"}
 
 
 def demo_integrations(base: str) -> list[dict]:
-    """One integration per built-in provider that has a sandbox, pointed at this hub's /sandbox/."""
-    whsec = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-    specs = [
-        {
-            "code": "demo-store",
-            "name": "Demo Store (sandbox)",
-            "provider": "demo",
-            "type": "inventory",
-            "base_url": f"{base}/sandbox/demo",
-            "credentials": {"client_id": "demo-retail", "client_secret": "demo-retail-secret"},
-            "webhook_secret": whsec,
-            "auto_sync_enabled": True,
-            "sync_interval_minutes": 30,
-            "description": "The built-in Demo Store sandbox: a faithful retail API served by this hub.",
-        },
-        {
-            "code": "generic-webhook",
-            "name": "Generic webhook (HMAC-SHA256 hex)",
-            "provider": "webhook",
-            "type": "webhook",
-            "config": {"signature_scheme": "hmac-sha256-hex", "signature_header": "X-Signature"},
-            "webhook_secret": secrets.token_urlsafe(24),
-            "description": "Receives any JSON/form/XML webhook signed with HMAC-SHA256 (hex) in X-Signature.",
-        },
-    ]
+    """Every connector package's demo integrations (its ``seed.demo_integrations``), pointed at ``base``."""
     known = providers()
+    specs = [spec for module in connector_modules("seed") for spec in module.demo_integrations(base)]
     return [spec for spec in specs if spec["provider"] in known]
 
 

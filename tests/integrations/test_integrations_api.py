@@ -30,6 +30,8 @@ def test_create_answers_id_webhook_url_and_masked_secrets(api, org):
     integration = Integration.objects.get(pk=body["id"])
     assert integration.organization == org
     assert body["webhook_url"] == integration.webhook_url and integration.webhook_key in body["webhook_url"]
+    # The demo connector takes its callbacks through the generic receiver.
+    assert body["callback_url"] == body["webhook_url"]
     assert body["credentials"] == {"client_id": MASK, "client_secret": MASK}
     assert body["webhook_secret_set"] is True
     assert "webhook_secret" not in body

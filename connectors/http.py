@@ -14,6 +14,7 @@ Every connector calls its provider through ``connector.http`` (an ``HttpClient``
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from integrations.models import Integration
 
     from .base import Connector
+
+log = logging.getLogger("connectors")
 
 # Methods that must not be repeated once the server may have seen them.
 NON_IDEMPOTENT = frozenset({"POST", "PATCH"})
@@ -230,6 +233,37 @@ class HttpClient:
                     Integration.objects.filter(pk=row.pk).update(token_cache=fresh)
         self.integration.token_cache = fresh or {}
         return fresh
+
+    def release(self) -> None:
+        """Give the cached token back (``connector.release_token``) and forget it; never raises.
+
+        Only for connectors that implement ``release_token``; the others keep their token cached.
+        Called at the end of every job, also a failed one: a provider whose tokens hold licence
+        seats must not keep a seat for a token nobody uses. Under the same row lock as renewal, so
+        a worker renewing meanwhile either sees the token gone or hands its own new one back later.
+        """
+        from integrations.models import Integration
+
+        from .base import Connector
+
+        if type(self.connector).release_token is Connector.release_token:
+            return  # nothing to give back: a token without a seat stays cached for the next job
+        try:
+            with transaction.atomic():
+                row = (Integration.objects.select_for_update(no_key=connection.vendor == "postgresql")
+                       .only("id", "token_cache").get(pk=self.integration.pk))
+                token = row.token_cache or {}
+                if token.get("access_token"):
+                    try:
+                        self.connector.release_token(token)
+                    except Exception:  # noqa: BLE001 - the provider refused or is down: forget the token anyway
+                        log.warning("integration %s: releasing its token failed", self.integration.pk, exc_info=True)
+                    Integration.objects.filter(pk=row.pk).update(token_cache={})
+        except Integration.DoesNotExist:
+            pass  # deleted meanwhile: nothing cached any more
+        except Exception:  # noqa: BLE001 - called from ``finally`` blocks: must not mask the job's own error
+            log.exception("integration %s: could not release its token", self.integration.pk)
+        self.integration.token_cache = {}
 
     # --- internals ---------------------------------------------------------------------------------
     def _send(self, method, url, params, json, data, headers, timeout) -> _Outcome:

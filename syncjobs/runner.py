@@ -101,6 +101,7 @@ class JobRun:
         cursor = None if self.full else (state.resume_cursor or state.cursor)
         resumed = bool(cursor is not None and cursor == state.resume_cursor)
         log_event(job, "sync.started", details={"cursor": cursor, "resumed": resumed})
+        connector = None
         try:
             connector = get_connector_class(self.integration.provider)(self.integration)
             connector.http.sync_job_id = job.pk
@@ -123,6 +124,10 @@ class JobRun:
         except Exception as exc:  # noqa: BLE001 - a hub bug fails the job, visibly, not the worker
             log.exception("sync job %s crashed", job.pk)
             return self._fail("internal", f"{type(exc).__name__}: {exc}", count_failure=False)
+        finally:
+            if connector is not None:
+                # Every job gives its provider token back, also a failed one (licence seats).
+                connector.http.release()
 
     def _state(self) -> SyncState:
         state, _ = SyncState.objects.get_or_create(integration=self.integration, stream=self.job.stream)

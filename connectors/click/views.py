@@ -1,0 +1,79 @@
+"""POST api/payments/click/<key>: Click's Prepare and Complete (told apart by ``action``).
+
+Stored first (payments.callbacks), verified, answered synchronously in the JSON Click expects:
+``{click_trans_id, merchant_trans_id, merchant_prepare_id | merchant_confirm_id, error, error_note}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qsl
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from integrations.models import IntegrationStatus
+from payments import callbacks
+
+from . import shop
+
+log = logging.getLogger("connectors.click")
+PROVIDER = "click"
+HANDLERS = {shop.PREPARE: shop.prepare, shop.COMPLETE: shop.complete}
+METHOD_NAMES = {shop.PREPARE: "prepare", shop.COMPLETE: "complete"}
+
+
+def _fields(raw: bytes) -> dict[str, str]:
+    try:
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        return {}
+
+
+def _echo_id(value: str) -> int | str:
+    # Click's ids are numbers (sent as form strings); echoed as the number they are.
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else value
+
+
+@csrf_exempt
+def shop_api(request: HttpRequest, key: str) -> HttpResponse:
+    if request.method != "POST":
+        return JsonResponse({"error": shop.BAD_REQUEST, "error_note": shop.NOTES[shop.BAD_REQUEST]}, status=405)
+    integration = callbacks.integration_for(key, PROVIDER)
+    raw = callbacks.read_body(request)
+    fields = _fields(raw)
+    action = fields.get("action", "")
+    body = {"click_trans_id": _echo_id(fields.get("click_trans_id", "")),
+            "merchant_trans_id": fields.get("merchant_trans_id", "")}
+    try:
+        callback = callbacks.receive(request, key, PROVIDER, integration, raw)
+    except DatabaseError:
+        log.exception("click call could not be stored")
+        return JsonResponse({**body, "error": shop.UPDATE_FAILED, "error_note": shop.NOTES[shop.UPDATE_FAILED]})
+    tx = None
+    id_name = "merchant_confirm_id" if action == shop.COMPLETE else "merchant_prepare_id"
+    try:
+        if integration is None:
+            raise shop.ClickError(shop.SIGN_FAILED)
+        shop.verify(fields, integration)
+        if integration.status == IntegrationStatus.INACTIVE:
+            raise shop.ClickError(shop.UPDATE_FAILED)
+        result, tx = HANDLERS[action](integration, fields)
+        if "__error__" in result:
+            raise shop.ClickError(result["__error__"], tx)
+        code = shop.SUCCESS
+        body.update(result)
+    except shop.ClickError as exc:
+        code, tx = exc.code, exc.tx or tx
+        body[id_name] = tx.pk if tx is not None and tx.pk else None
+    except DatabaseError:
+        log.exception("click %s failed for integration %s", action, integration and integration.pk)
+        code = shop.UPDATE_FAILED
+        body[id_name] = None
+    body.update(error=code, error_note=shop.NOTES[code])
+    try:
+        callbacks.answer(callback, body, method=METHOD_NAMES.get(action, "unknown"), error_code=code or None, tx=tx)
+    except DatabaseError:
+        log.exception("click answer could not be recorded (callback %s)", callback.pk)
+    return JsonResponse(body)

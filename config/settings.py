@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "syncjobs",
     "webhooks",
     "payments",
+    "notifications",
+    "events",
+    "files",
+    "health",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +183,69 @@ CONNECTOR_HTTP_RETRY_AFTER_MAX = env.float("CONNECTOR_HTTP_RETRY_AFTER_MAX", def
 # Longest wait for the shared per-integration rate budget before RateLimitedError.
 CONNECTOR_RATE_LIMIT_MAX_WAIT = env.float("CONNECTOR_RATE_LIMIT_MAX_WAIT", default=30.0)
 
+# --- Services hub: notifications ------------------------------------------------------------
+# Region assumed for phone numbers written without a country code ("GB", "UZ"; empty: "+" required).
+NOTIFICATIONS_DEFAULT_REGION = env.str("NOTIFICATIONS_DEFAULT_REGION", default="")
+# Per organization and channel, shared by every worker (Redis token bucket).
+NOTIFICATIONS_EMAIL_PER_MINUTE = env.int("NOTIFICATIONS_EMAIL_PER_MINUTE", default=100)
+NOTIFICATIONS_SMS_PER_MINUTE = env.int("NOTIFICATIONS_SMS_PER_MINUTE", default=50)
+# Longest wait for a rate token inside a task before the rest of the message is re-queued for later.
+NOTIFICATIONS_RATE_MAX_WAIT = env.float("NOTIFICATIONS_RATE_MAX_WAIT", default=2.0)
+# Passes over the whole provider chain before a delivery fails, with backoff from RETRY_BASE seconds.
+NOTIFICATIONS_MAX_ROUNDS = env.int("NOTIFICATIONS_MAX_ROUNDS", default=5)
+NOTIFICATIONS_RETRY_BASE = env.float("NOTIFICATIONS_RETRY_BASE", default=60.0)
+# A send claimed longer ago than this by a worker that vanished is marked "unknown" (never re-sent blindly).
+NOTIFICATIONS_SEND_LEASE_SECONDS = env.int("NOTIFICATIONS_SEND_LEASE_SECONDS", default=600)
+
+# --- Services hub: events --------------------------------------------------------------------
+EVENTS_BATCH_SIZE = env.int("EVENTS_BATCH_SIZE", default=200)
+EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=12)
+EVENTS_RETRY_BASE = env.float("EVENTS_RETRY_BASE", default=5.0)
+EVENTS_RETRY_MAX = env.float("EVENTS_RETRY_MAX", default=900.0)
+EVENTS_LEASE_SECONDS = env.float("EVENTS_LEASE_SECONDS", default=120.0)
+EVENTS_PUBLISH_TIMEOUT = env.float("EVENTS_PUBLISH_TIMEOUT", default=10.0)
+EVENTS_RECORD_IDS_PER_EVENT = env.int("EVENTS_RECORD_IDS_PER_EVENT", default=1000)
+
+# --- Services hub: files ---------------------------------------------------------------------
+FILES_BACKEND = env.str("FILES_BACKEND", default="local")  # local, s3, gcs, azure
+FILES_LOCAL_DIR = env.str("FILES_LOCAL_DIR", default=str(VAR_DIR / "files"))
+FILES_MAX_BYTES = env.int("FILES_MAX_BYTES", default=20 * 1024 * 1024)
+FILES_ALLOWED_TYPES = env.list("FILES_ALLOWED_TYPES", default=[
+    "application/pdf", "text/csv", "text/plain", "application/json", "application/zip", "application/gzip",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+])
+_FILES_LOCAL = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": FILES_LOCAL_DIR}}
+_FILES_BACKENDS = {
+    "local": _FILES_LOCAL,
+    "s3": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env.str("FILES_S3_BUCKET", default=""),
+        "endpoint_url": env.str("FILES_S3_ENDPOINT_URL", default="") or None,  # S3-compatible stores
+        "region_name": env.str("FILES_S3_REGION", default="") or None,
+        "access_key": env.str("FILES_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("FILES_S3_SECRET_ACCESS_KEY", default="") or None,
+        "default_acl": None, "file_overwrite": False, "querystring_expire": 600,
+    }},
+    "gcs": {"BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
+            "OPTIONS": {"bucket_name": env.str("FILES_GCS_BUCKET", default=""), "file_overwrite": False}},
+    "azure": {"BACKEND": "storages.backends.azure_storage.AzureStorage", "OPTIONS": {
+        "azure_container": env.str("FILES_AZURE_CONTAINER", default=""),
+        "connection_string": env.str("FILES_AZURE_CONNECTION_STRING", default="") or None,
+        "overwrite_files": False,
+    }},
+}
+if FILES_BACKEND not in _FILES_BACKENDS:
+    raise ImproperlyConfigured(f"FILES_BACKEND must be one of {', '.join(_FILES_BACKENDS)}")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "hub_files": _FILES_BACKENDS[FILES_BACKEND],
+    "hub_files_fallback": _FILES_LOCAL,
+}
+
+# --- Services hub: health --------------------------------------------------------------------
+HEALTH_WINDOW_MINUTES = env.int("HEALTH_WINDOW_MINUTES", default=60)
+HEALTH_ERROR_RATE_UNHEALTHY = env.float("HEALTH_ERROR_RATE_UNHEALTHY", default=0.5)
+
 # --- Celery ----------------------------------------------------------------------------------
 # "localhost" only keeps kombu from warning about a missing host name; the transport uses folders.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
@@ -214,6 +281,8 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-syncs": {"task": "syncjobs.tasks.dispatch_due_syncs", "schedule": schedule(60)},
     "reap-stale-sync-jobs": {"task": "syncjobs.tasks.reap_stale_jobs", "schedule": schedule(120)},
     "sweep-webhook-events": {"task": "webhooks.tasks.sweep_pending_events", "schedule": schedule(30)},
+    "sweep-notification-deliveries": {"task": "notifications.tasks.sweep_deliveries", "schedule": schedule(30)},
+    "dispatch-events": {"task": "events.tasks.dispatch_events", "schedule": schedule(10)},
 }
 
 # --- API -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+import health.urls
 import integrations.urls
 import payments.urls
 import records.urls
@@ -42,6 +43,7 @@ urlpatterns = [
     path("", include("connectors.routes")),  # each connector package's own urls.py
     *webhooks.urls.urlpatterns,  # POST /api/webhooks/receive/<key>
     *payments.urls.urlpatterns,
+    *health.urls.urlpatterns,  # /api/integrations/status|health|services|metrics|test/..., /metrics
 ]
 
 if settings.SANDBOXES_ENABLED:

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class EventsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "events"
+    verbose_name = "Events"
+
+    def ready(self) -> None:
+        from . import receivers
+
+        receivers.connect_payments()

@@ -1,0 +1,130 @@
+"""From the outbox to the destinations: fan out, then publish in order per destination.
+
+1. ``fan_out``: committed, not yet fanned-out events get one ``EventDelivery`` per matching active
+   destination of their organization (one fan-out at a time: an advisory lock on PostgreSQL).
+2. ``publish_destination``: under a lease on the destination row (one publisher per destination),
+   its pending deliveries go out in event order, in batches. The first failure stops the batch and
+   pauses the destination with backoff: later events wait behind it, so each aggregate's events
+   arrive in order and a broker outage loses nothing. After ``EVENTS_MAX_ATTEMPTS`` tries an event is
+   marked failed (replayable from the admin) and the destination moves on.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import DeliveryAttempt, DeliveryStatus, Destination, EventDelivery, OutboxEvent
+from .publishers import PUBLISHERS
+
+FAN_OUT_LOCK = 0x6576_656E_7473  # "events": pg_advisory_xact_lock key
+
+
+def fan_out(limit: int = 1000) -> int:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FAN_OUT_LOCK])
+        events = list(OutboxEvent.objects.filter(fanned_out=False).order_by("id")[:limit])
+        if not events:
+            return 0
+        by_org: dict[int, list[Destination]] = defaultdict(list)
+        for dest in Destination.objects.filter(organization_id__in={e.organization_id for e in events},
+                                               is_active=True):
+            by_org[dest.organization_id].append(dest)
+        rows = [EventDelivery(event=event, destination=dest, organization_id=event.organization_id)
+                for event in events for dest in by_org[event.organization_id] if dest.wants(event.type)]
+        EventDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(fanned_out=True)
+        return len(events)
+
+
+def _claim(dest_id: int) -> bool:
+    now = timezone.now()
+    lease = now + timedelta(seconds=float(settings.EVENTS_LEASE_SECONDS))
+    free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    ready = Q(paused_until__isnull=True) | Q(paused_until__lte=now)
+    return bool(Destination.objects.filter(free & ready, pk=dest_id, is_active=True).update(locked_until=lease))
+
+
+def publish_destination(dest_id: int, batch: int | None = None) -> int:
+    """Publish the destination's pending deliveries in order; return how many were delivered."""
+    if not _claim(dest_id):
+        return 0
+    batch = batch or int(settings.EVENTS_BATCH_SIZE)
+    delivered = 0
+    try:
+        dest = Destination.objects.get(pk=dest_id)
+        publisher = PUBLISHERS[dest.kind]
+        while True:
+            pending = list(EventDelivery.objects.filter(destination=dest, status=DeliveryStatus.PENDING)
+                           .select_related("event").order_by("event_id")[:batch])
+            if not pending:
+                break
+            outcomes = publisher(dest, [d.event for d in pending])
+            ok = [d.pk for d, o in zip(pending, outcomes, strict=False) if o.ok]
+            now = timezone.now()
+            if ok:
+                EventDelivery.objects.filter(pk__in=ok).update(status=DeliveryStatus.DELIVERED, delivered_at=now,
+                                                               attempts=F("attempts") + 1, last_error="")
+                delivered += len(ok)
+            _log_attempts(dest, pending, outcomes)
+            failure = next((o for o in outcomes if not o.ok), None)
+            if failure is not None:
+                _failed(dest, pending[len(ok)], failure.error)
+                return delivered
+            Destination.objects.filter(pk=dest.pk).update(consecutive_failures=0, last_error="",
+                                                          last_delivered_at=now, paused_until=None)
+            # Extend the lease while there is work.
+            Destination.objects.filter(pk=dest.pk).update(
+                locked_until=now + timedelta(seconds=float(settings.EVENTS_LEASE_SECONDS)))
+    finally:
+        Destination.objects.filter(pk=dest_id).update(locked_until=None)
+    return delivered
+
+
+def _log_attempts(dest: Destination, pending: list[EventDelivery], outcomes: list) -> None:
+    # Brokers: one log row per failure (successes are in delivered_at). Webhooks: every call.
+    rows = [DeliveryAttempt(delivery=d, organization_id=dest.organization_id, ok=o.ok, status_code=o.status_code,
+                            duration_ms=o.duration_ms, error=o.error[:2000], response_excerpt=o.response_excerpt)
+            for d, o in zip(pending, outcomes, strict=False) if not o.ok or dest.kind == "webhook"]
+    DeliveryAttempt.objects.bulk_create(rows)
+
+
+def _failed(dest: Destination, delivery: EventDelivery, error: str) -> None:
+    attempts = delivery.attempts + 1
+    status = DeliveryStatus.FAILED if attempts >= int(settings.EVENTS_MAX_ATTEMPTS) else DeliveryStatus.PENDING
+    EventDelivery.objects.filter(pk=delivery.pk).update(attempts=attempts, last_error=error[:2000], status=status)
+    failures = dest.consecutive_failures + 1
+    base, cap = float(settings.EVENTS_RETRY_BASE), float(settings.EVENTS_RETRY_MAX)
+    delay = min(cap, base * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
+    Destination.objects.filter(pk=dest.pk).update(
+        consecutive_failures=failures, last_error=error[:2000], paused_until=timezone.now() + timedelta(seconds=delay))
+
+
+def dispatch_all() -> dict[str, int]:
+    """Fan out everything committed, then publish to every destination with pending work."""
+    fanned = 0
+    while True:
+        n = fan_out()
+        fanned += n
+        if n == 0:
+            break
+    delivered = 0
+    dest_ids = set(EventDelivery.objects.filter(status=DeliveryStatus.PENDING)
+                   .values_list("destination_id", flat=True).distinct())
+    for dest_id in sorted(dest_ids):
+        delivered += publish_destination(dest_id)
+    return {"fanned_out": fanned, "delivered": delivered}
+
+
+def replay(delivery_ids: list[int]) -> int:
+    """Put failed deliveries back to pending (admin action)."""
+    return EventDelivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.PENDING, attempts=0)

@@ -1,0 +1,25 @@
+"""Celery tasks: deliver a message; sweep due retries and lost sends (beat)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True)
+def deliver_message(message_id: int) -> None:
+    retry_in = services.deliver(message_id)
+    if retry_in is not None:
+        # Rate budget spent or every provider down: come back then (the beat sweep is the safety net).
+        deliver_message.apply_async((message_id,), countdown=retry_in)
+
+
+@shared_task
+def sweep_deliveries() -> int:
+    """Queue due deliveries whose task was lost (broker outage) and flag sends a dead worker left."""
+    services.reap_lost_sends()
+    ids = services.due_message_ids()
+    for message_id in ids:
+        deliver_message.delay(message_id)
+    return len(ids)

@@ -20,6 +20,13 @@ class GatewayUnreachable(TransientError):
 class PaymentGateway:
     """Mixin for gateway connectors. ``start_payment`` runs outside any database transaction."""
 
+    requires_reference = False  # the gateway pays an account/order reference (Payme, Click)
+    test_currency = "UZS"
+
+    def test_options(self) -> dict[str, Any]:
+        """Options that make a test-mode payment go through (e.g. a test card)."""
+        return {}
+
     # Payme and Click call us (the payment starts when the payer opens the checkout); Stripe is called.
     def start_payment(self, tx: PaymentTransaction, options: dict[str, Any]) -> dict[str, Any]:
         """Open the payment at the gateway, or build its checkout link; return what the payer needs.

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connectors.errors import ConnectorError
-from connectors.registry import get_connector_class
+from connectors.registry import get_connector_class, providers
 from integrations.models import Integration, Organization
 
 from . import money
@@ -72,6 +72,10 @@ def gateway_of(integration: Integration) -> PaymentGateway:
     if not isinstance(connector, PaymentGateway):
         raise PaymentConflict(f"integration {integration.code} ({integration.provider}) is not a payment gateway")
     return connector
+
+
+def gateway_providers() -> list[str]:
+    return [code for code, cls in providers().items() if issubclass(cls, PaymentGateway)]
 
 
 def is_gateway(integration: Integration) -> bool:
@@ -204,9 +208,11 @@ def create_payment(organization: Organization, integrations: list[Integration], 
             return CreateResult(tx, {}, attempts, exc.message)
         attempts.append(Attempt(integration.code, "created"))
         tx.refresh_from_db()
-        if checkout:
-            PaymentTransaction.objects.filter(pk=tx.pk).update(data={**tx.data, "checkout": checkout})
-            tx.data = {**tx.data, "checkout": checkout}
+        # The client secret is for the payer's browser, once: returned, not kept.
+        kept = {k: v for k, v in checkout.items() if k != "client_secret"}
+        if kept:
+            PaymentTransaction.objects.filter(pk=tx.pk).update(data={**tx.data, "checkout": kept})
+            tx.data = {**tx.data, "checkout": kept}
         return CreateResult(tx, checkout, attempts)
     assert previous is not None  # noqa: S101 - integrations is never empty (the API validates it)
     return CreateResult(previous, {}, attempts, "no gateway could be reached")

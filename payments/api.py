@@ -1,0 +1,206 @@
+"""/api/v1/payments: create (with gateway priority), list, get, refund, reconciliation (JSON or CSV);
+and the seed's ``POST /api/integrations/test/payment``. Scoped to the caller's organization."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import django_filters
+from django import forms
+from rest_framework import exceptions, mixins, renderers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from connectors.errors import ConfigError, ConnectorError
+from integrations.api_base import OrgScopedViewSet
+from integrations.errors import Conflict, error_body
+from integrations.filters import IsoDateTimeFilter, UtcIsoDateTimeField
+from integrations.models import Integration, IntegrationStatus, Role
+
+from . import reconciliation, services
+from .models import PaymentTransaction
+from .serializers import (
+    PaymentCreateSerializer,
+    PaymentDetailSerializer,
+    PaymentSerializer,
+    RefundSerializer,
+    TestPaymentSerializer,
+)
+
+DEFAULT_TEST_AMOUNTS = {"UZS": 100_000, "USD": 1_000}
+
+
+class PaymentFilter(django_filters.FilterSet):
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = PaymentTransaction
+        fields = ["integration", "provider", "state", "reference", "gateway_transaction_id", "order", "invoice"]
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+        if isinstance(data, dict) and "rows" in data:
+            return reconciliation.to_csv(data).encode()
+        return renderers.JSONRenderer().render(data)  # an error envelope stays readable
+
+
+class ReconciliationQuery(forms.Form):
+    integration = forms.CharField(required=False)
+    start = UtcIsoDateTimeField(required=False)
+    end = UtcIsoDateTimeField(required=False)
+
+
+def resolve_gateway(organization, ref: int | str) -> Integration:
+    qs = Integration.objects.filter(organization=organization)
+    is_id = isinstance(ref, int) or (ref.isascii() and ref.isdigit())
+    integration = qs.filter(pk=int(ref)).first() if is_id else qs.filter(code=ref).first()
+    if integration is None:
+        raise exceptions.ValidationError({"integration": f"No integration {ref!r} in this organization."})
+    if not services.is_gateway(integration):
+        raise exceptions.ValidationError({"integration": f"{integration.code} is not a payment gateway."})
+    return integration
+
+
+def _document(organization, model_name: str, pk: int | None) -> Any:
+    from records.models import Invoice, Order
+
+    if pk is None:
+        return None
+    model = {"order": Order, "invoice": Invoice}[model_name]
+    doc = model.objects.filter(organization=organization, pk=pk, deleted_at__isnull=True).first()
+    if doc is None:
+        raise exceptions.ValidationError({model_name: f"No {model_name} {pk} in this organization."})
+    return doc
+
+
+def start(request, data: dict[str, Any], *, test_mode: bool = False, source: str = "api") -> tuple[dict, int]:
+    """Create a payment from validated input; (body, HTTP status)."""
+    org = request.organization
+    gateways = [resolve_gateway(org, ref) for ref in data.get("integrations") or [data["integration"]]]
+    for gateway in gateways:
+        if gateway.status == IntegrationStatus.INACTIVE:
+            raise Conflict(f"Integration {gateway.code} is inactive.")
+        if services.gateway_of(gateway).requires_reference and not data.get("reference"):
+            raise exceptions.ValidationError({"reference": f"{gateway.provider} pays a reference: it is required."})
+    order = _document(org, "order", data.get("order"))
+    invoice = _document(org, "invoice", data.get("invoice"))
+    if not (order or invoice) and data.get("reference"):
+        order, invoice = services.find_documents(org.pk, data["reference"])
+    doc = order or invoice
+    currency = (data.get("currency") or (doc.currency if doc is not None else "") or "").upper()
+    if not currency:
+        raise exceptions.ValidationError({"currency": "Required (no order or invoice gives one)."})
+    amount = data.get("amount") or services.document_amount(doc, currency)
+    if not amount:
+        raise exceptions.ValidationError({"amount": "Required (no order or invoice total gives one)."})
+    options = {k: data[k] for k in ("payment_method", "return_url") if data.get(k)}
+    try:
+        result = services.create_payment(
+            org, gateways, amount=amount, currency=currency, reference=data.get("reference", ""), order=order,
+            invoice=invoice, description=data.get("description", ""), options=options, test_mode=test_mode,
+            idempotency_key=request.META.get("HTTP_IDEMPOTENCY_KEY", "")[:255], source=source,
+        )
+    except services.PaymentConflict as exc:
+        raise Conflict(str(exc)) from None
+    payment = PaymentDetailSerializer(result.transaction).data
+    payment["checkout"] = result.checkout or payment["checkout"]
+    attempts = [vars(a) for a in result.attempts]
+    if result.error:
+        details = {"payment": payment, "attempts": attempts}
+        return error_body("gateway_error", f"The gateway did not confirm the payment: {result.error}", details), 502
+    return {**payment, "attempts": attempts}, status.HTTP_201_CREATED
+
+
+class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+    queryset = PaymentTransaction.objects.select_related("integration")
+    filterset_class = PaymentFilter
+    ordering_fields = ["created_at", "id", "amount", "state"]
+    required_roles = {"create": Role.MANAGER, "refund": Role.MANAGER}
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        return qs.prefetch_related("history") if self.action == "retrieve" else qs
+
+    def get_serializer_class(self):
+        return {"list": PaymentSerializer, "create": PaymentCreateSerializer,
+                "refund": RefundSerializer}.get(self.action, PaymentDetailSerializer)
+
+    def create(self, request):
+        """Create a payment at a gateway (or the first reachable of ``integrations``)."""
+        ser = PaymentCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        body, code = start(request, ser.validated_data)
+        return Response(body, status=code)
+
+    @action(detail=True, methods=["post"])
+    def refund(self, request, pk=None):
+        """Refund ``amount`` (minor units; default: what is left) through the gateway."""
+        tx = self.get_object()
+        ser = RefundSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        try:
+            tx = services.refund(tx, ser.validated_data.get("amount"), source="api")
+        except (services.PaymentConflict, ConfigError) as exc:
+            raise Conflict(str(exc)) from None
+        except ConnectorError as exc:
+            return Response(error_body("gateway_error", exc.message, {"kind": exc.kind}), status=502)
+        return Response(PaymentDetailSerializer(tx).data)
+
+    @action(detail=False, methods=["get"], renderer_classes=[renderers.JSONRenderer, CSVRenderer])
+    def reconciliation(self, request):
+        """Transactions of a period (``start``, ``end``; ``integration`` id or code) matched to our orders and
+        invoices, with mismatches. ``?format=csv`` exports CSV."""
+        query = ReconciliationQuery(request.query_params)
+        if not query.is_valid():
+            raise exceptions.ValidationError(query.errors)
+        ref = query.cleaned_data.get("integration")
+        integration = resolve_gateway(request.organization, ref) if ref else None
+        report = reconciliation.reconcile(request.organization, integration=integration,
+                                          start=query.cleaned_data.get("start"), end=query.cleaned_data.get("end"))
+        response = Response(report)
+        if getattr(request.accepted_renderer, "format", "") == "csv":
+            response["Content-Disposition"] = 'attachment; filename="reconciliation.csv"'
+        return response
+
+
+class TestPaymentView(APIView):
+    """POST /api/integrations/test/payment: a test-mode payment through a test-mode gateway of the
+    organization (``integration`` or ``provider`` to choose). A live gateway is refused."""
+
+    required_roles = {"POST": Role.MANAGER}
+
+    def post(self, request):
+        ser = TestPaymentSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        data = ser.validated_data
+        gateway = self._gateway(request.organization, data)
+        connector = services.gateway_of(gateway)
+        if not connector.is_test_mode(gateway):
+            raise Conflict(f"Integration {gateway.code} is not in test mode: no test payment through a live gateway.")
+        currency = (data.get("currency") or connector.test_currency).upper()
+        body = {"integration": gateway.pk, "currency": currency, "reference": f"TEST-{secrets.token_hex(6).upper()}",
+                "amount": data.get("amount") or DEFAULT_TEST_AMOUNTS.get(currency, 1_000),
+                "description": "Test payment", **connector.test_options()}
+        result, code = start(request, body, test_mode=True, source="api.test")
+        if code >= 400:
+            return Response(result, status=code)
+        return Response({"success": True, "data": result}, status=code)
+
+    def _gateway(self, organization, data: dict[str, Any]) -> Integration:
+        if data.get("integration") is not None:
+            return resolve_gateway(organization, data["integration"])
+        qs = Integration.objects.filter(organization=organization).exclude(status=IntegrationStatus.INACTIVE)
+        if data.get("provider"):
+            qs = qs.filter(provider=data["provider"])
+        for integration in qs.order_by("id"):
+            if services.is_gateway(integration) and services.gateway_of(integration).is_test_mode(integration):
+                return integration
+        raise Conflict("No active test-mode payment gateway in this organization.")

@@ -1,0 +1,90 @@
+"""API shapes of the ledger. Amounts are integers in minor units: a float or a decimal string is refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from .models import PaymentStateChange, PaymentTransaction
+
+
+class MinorUnitsField(serializers.IntegerField):
+    default_error_messages = {"invalid": "An integer number of minor units (e.g. tiyin, cents) is required."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StateChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PaymentStateChange
+        fields = ["from_state", "to_state", "gateway_state", "reason", "source", "at"]
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    integration_code = serializers.CharField(source="integration.code", read_only=True)
+
+    class Meta:
+        model = PaymentTransaction
+        fields = ["id", "integration", "integration_code", "provider", "order", "invoice", "reference", "description",
+                  "amount", "currency", "refunded_amount", "gateway_transaction_id", "state", "gateway_state",
+                  "cancel_reason", "test_mode", "created_at", "pending_at", "paid_at", "cancelled_at", "refunded_at",
+                  "failed_at", "updated_at"]
+        read_only_fields = fields
+
+
+class PaymentDetailSerializer(PaymentSerializer):
+    history = StateChangeSerializer(many=True, read_only=True)
+    checkout = serializers.SerializerMethodField()
+
+    class Meta(PaymentSerializer.Meta):
+        fields = [*PaymentSerializer.Meta.fields, "checkout", "raw", "history"]
+        read_only_fields = fields
+
+    def get_checkout(self, obj: PaymentTransaction) -> dict:
+        return dict((obj.data or {}).get("checkout") or {})
+
+
+class GatewayRefField(serializers.Field):
+    """An integration of the caller's organization by id or code."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | str) or data == "":
+            raise serializers.ValidationError("An integration id or code.")
+        return data
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    integration = GatewayRefField(required=False)
+    integrations = serializers.ListField(child=GatewayRefField(), required=False, min_length=1, max_length=5,
+                                         help_text="Gateways in priority order; the next is tried only when one "
+                                                   "could not be reached.")
+    amount = MinorUnitsField(min_value=1, max_value=10**15, required=False)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
+    reference = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    order = serializers.IntegerField(required=False, min_value=1)
+    invoice = serializers.IntegerField(required=False, min_value=1)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    payment_method = serializers.CharField(max_length=255, required=False)
+    return_url = serializers.URLField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("integration" in attrs) == ("integrations" in attrs):
+            raise serializers.ValidationError({"integration": "Give integration or integrations (not both)."})
+        if "\x00" in attrs.get("reference", "") + attrs.get("description", ""):
+            raise serializers.ValidationError({"reference": "NUL characters are not allowed."})
+        return attrs
+
+
+class RefundSerializer(serializers.Serializer):
+    amount = MinorUnitsField(min_value=1, max_value=10**15, required=False)
+
+
+class TestPaymentSerializer(serializers.Serializer):
+    integration = GatewayRefField(required=False)
+    provider = serializers.CharField(max_length=64, required=False)
+    amount = MinorUnitsField(min_value=1, max_value=10**12, required=False)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)

@@ -240,18 +240,18 @@ def _product(state, rng, n):
     if n % 5 == 0:
         rec["units"] = [{"id": pid + 3_000_000, "code": f"SP{n:06d}-T", "name": rec["name"], "fullName": rec["name"],
                          "unit": "Thùng", "conversionValue": 24, "basePrice": price * 22}]
-    if n % 50 == 0:
+    if n % 13 == 0:
         rec["productSerials"] = [{"productId": pid, "serialNumber": f"SN{n:06d}{k}", "status": 1,
                                   "branchId": kv_id("branches", 1)} for k in range(1, 3)]
-    if n % 40 == 0:
+    if n % 9 == 0:
         rec["productBatchExpires"] = [{"productId": pid, "batchName": f"LO{n:06d}",
                                        "fullNameVirgule": f"LO{n:06d} - 31/12/2026",
                                        "expireDate": "2026-12-31T00:00:00",
                                        "onHand": 12, "branchId": kv_id("branches", 1)}]
-    if n % 30 == 0:
+    if n % 8 == 0:
         rec["productWarranties"] = [{"id": pid + 6_000_000, "description": "Bảo hành chính hãng", "numberTime": 12,
                                      "timeType": 3, "warrantyType": 1}]
-    if n % 25 == 0:
+    if n % 6 == 0:
         rec["productShelves"] = [{"branchId": kv_id("branches", 1), "productShelvesStr": f"Kệ {n % 9 + 1}"}]
     return rec
 
@@ -449,10 +449,13 @@ def on_hand(state: dict[str, Any], n: int) -> dict[str, Any] | None:
     change = state["changes"].get("stock", {}).get(str(n), {})
     overrides = change.get("fields", {})
     inventories = product.get("inventories") or []
+    rows = [{"branchId": inv["branchId"], "onHand": overrides.get(str(inv["branchId"]), inv["onHand"]),
+             "reserved": inv["reserved"]} for inv in inventories]
+    known = {str(inv["branchId"]) for inv in inventories}
+    # Stock set (through _control) at a branch the retailer does not have: "an unknown branch".
+    rows += [{"branchId": int(b), "onHand": v, "reserved": 0} for b, v in overrides.items() if b not in known]
     return {"id": product["id"], "code": product["code"], "createdDate": product["createdDate"],
-            "modifiedDate": to_kv(stock_ts(state, n)),
-            "inventories": [{"branchId": inv["branchId"], "onHand": overrides.get(str(inv["branchId"]), inv["onHand"]),
-                             "reserved": inv["reserved"]} for inv in inventories]}
+            "modifiedDate": to_kv(stock_ts(state, n)), "inventories": rows}
 
 
 # --- ordered listing ------------------------------------------------------------------------------

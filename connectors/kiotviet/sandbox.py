@@ -150,6 +150,22 @@ def _fault_hang(fault: dict[str, Any], client_id: str) -> HttpResponse | None:
     return None
 
 
+def _fault_malformed(fault: dict[str, Any], client_id: str) -> HttpResponse | None:
+    return None  # the view answers, then ``_corrupt`` breaks two of its records
+
+
+def _corrupt(resp: HttpResponse) -> HttpResponse:
+    """A page with one record that is not an object and one without its name (bad input, not a crash)."""
+    body = json.loads(resp.content)
+    data = body.get("data") or []
+    if data:
+        data[0] = "<record lost in transit>"
+    if len(data) > 1 and isinstance(data[1], dict):
+        data[1].pop("name", None)
+        data[1].pop("categoryName", None)
+    return JsonResponse(body, status=resp.status_code)
+
+
 def _fault_expire(fault: dict[str, Any], client_id: str) -> HttpResponse | None:
     set_client_tokens(client_id, gen=client_tokens(client_id)["gen"] + 1)
     return kv_error(401, "TokenException", "Token đã hết hạn (expired)")
@@ -160,13 +176,21 @@ FAULTS: dict[str, Callable[[dict[str, Any], str], HttpResponse | None]] = {
     "rate_limit": lambda f, c: _fault_status({"status": 429, "retry_after": 1, **f}, c),
     "hang": _fault_hang,
     "expire_token": _fault_expire,
+    "malformed": _fault_malformed,
 }
 
 
-def _injected(state: dict[str, Any], n: int, request_path: str, client_id: str) -> HttpResponse | None:
+def _scheduled(state: dict[str, Any], n: int, request_path: str) -> dict[str, Any] | None:
     for fault in state["faults"]:
         if fault["from"] <= n <= fault["to"] and fault.get("path", "") in request_path:
-            return FAULTS[fault["kind"]](fault, client_id)
+            return fault
+    return None
+
+
+def _injected(state: dict[str, Any], n: int, request_path: str, client_id: str) -> HttpResponse | None:
+    fault = _scheduled(state, n, request_path)
+    if fault is not None:
+        return FAULTS[fault["kind"]](fault, client_id)
     rate = state.get("fault_rate")
     if rate:
         rng = random.Random(f"{rate.get('seed', 0)}:{n}")
@@ -195,7 +219,11 @@ def api(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             if injected is not None:
                 return injected
         query = {k.lower(): v for k, v in request.GET.items()}
-        return view(request, retailer, state, query, *args, **kwargs)
+        resp = view(request, retailer, state, query, *args, **kwargs)
+        fault = _scheduled(state, n, request.path) if state["faults"] else None
+        if fault is not None and fault["kind"] == "malformed" and resp.status_code == 200:
+            return _corrupt(resp)
+        return resp
 
     return wrapper
 

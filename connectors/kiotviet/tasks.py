@@ -29,7 +29,8 @@ def _record(integration, action: str, ok: bool, message: str, details: Any = Non
     IntegrationLog.objects.create(
         organization_id=integration.organization_id, integration=integration, action=action,
         direction=Direction.INTERNAL, level="info" if ok else "error",
-        response_excerpt=json.dumps(details, default=str) if ok and details is not None else "",
+        response_excerpt=message if ok else "",
+        request_excerpt=json.dumps(details, default=str) if details is not None else "",
         error_message="" if ok else message,
     )
     return {"ok": ok, "message": message, **({"details": details} if details is not None else {})}

@@ -78,7 +78,16 @@ class IikoConnector(Connector):
         token = xmlparse.check_not_html(resp).decode("utf-8", "replace").strip()
         if not TOKEN.fullmatch(token):
             raise FatalError(f"iiko's auth answered something that is not a token: {token[:60]!r}")
+        self._mask_logged(token)
         return {"access_token": token, "expires_at": int(time.time()) + SESSION_SECONDS}
+
+    def _mask_logged(self, token: str) -> None:
+        """iiko's login answers the bare token, which the client logged before it knew it was a secret."""
+        from integrations.models import IntegrationLog
+        from integrations.redaction import MASK
+
+        IntegrationLog.objects.filter(integration_id=self.integration.pk, action="iiko.auth",
+                                      response_excerpt__contains=token).update(response_excerpt=MASK)
 
     def _logout_cached(self) -> None:
         """Log out the token still cached (expired by our clock, or refused with a 401) before a new login."""

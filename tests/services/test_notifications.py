@@ -1,0 +1,220 @@
+"""Notifications: a real SMTP server as primary, failover to a second one and to an ESP sandbox,
+idempotency, recipient refusals, phone numbers, templates, rate limits and alert rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from notifications import services
+from notifications.models import AlertRule, Delivery, DeliveryStatus, Message, NotificationTemplate
+from notifications.recipients import InvalidRecipient, normalise
+
+from .conftest import closed_port
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+def _deliver(message: Message) -> Message:
+    services.deliver(message.pk)
+    message.refresh_from_db()
+    return message
+
+
+def test_smtp_primary_sends_and_records_the_delivery(org, smtp_server, smtp_integration):
+    smtp_integration(org, smtp_server.port)
+    message = services.send(org, "email", ["Ops@Example.COM"], template="critical_alert",
+                            context={"title": "Disk full", "message": "Server 3 is at 99%"})
+    assert _deliver(message).status == "sent"
+    (received,) = smtp_server.messages
+    assert received["to"] == ["Ops@example.com"]  # domain lower-cased, local part kept
+    assert received["message"]["Subject"] == "CRITICAL: Disk full"
+    delivery = message.deliveries.get()
+    assert delivery.provider == "smtp" and delivery.status == DeliveryStatus.SENT
+    # The Message-ID is derived from the delivery: a receiver can drop a duplicate.
+    assert received["message"]["Message-ID"] == f"<{delivery.idempotency_key}@acme.test>"
+    assert [a["ok"] for a in delivery.attempts] == [True]
+
+
+def test_primary_down_fails_over_to_the_next_smtp_server_and_logs_the_chain(org, smtp_server, smtp_integration):
+    down = smtp_integration(org, closed_port(), code="primary", priority=1)
+    smtp_integration(org, smtp_server.port, code="backup", priority=2)
+    message = _deliver(services.send(org, "email", ["a@example.com", "b@example.com"], context={
+        "subject": "Hello", "body": "Body"}))
+    assert message.status == "sent"
+    assert sorted(m["to"][0] for m in smtp_server.messages) == ["a@example.com", "b@example.com"]
+    for delivery in message.deliveries.all():
+        first, second = delivery.attempts
+        assert first["integration"] == down.pk and not first["ok"] and "connection" in first["error"].lower()
+        assert second["ok"] and delivery.provider == "smtp"
+    assert down.logs.filter(level="error", action="smtp.send").count() == 2
+
+
+def test_smtp_down_fails_over_to_sendgrid_through_anymail(org, smtp_integration, make_integration, live_server):
+    import requests
+
+    smtp_integration(org, closed_port(), priority=1)
+    make_integration(org, "sendgrid", type="email", base_url=f"{live_server.url}/sandbox/sendgrid/v3",
+                     credentials={"api_key": "acme-secret"}, config={"from_email": "alerts@acme.test", "priority": 2})
+    requests.post(f"{live_server.url}/sandbox/sendgrid/_control", json={"account": "acme", "action": "reset"},
+                  timeout=5)
+    message = _deliver(services.send(org, "email", ["buyer@example.com"], template="purchase_order_created",
+                                     context={"number": "PO-7", "supplier_name": "Globex", "total": "10.00",
+                                              "currency": "USD"}))
+    assert message.status == "sent"
+    delivery = message.deliveries.get()
+    assert delivery.provider == "sendgrid" and delivery.provider_message_id
+    outbox = requests.post(f"{live_server.url}/sandbox/sendgrid/_control", json={"account": "acme",
+                                                                                 "action": "outbox"}, timeout=5).json()
+    assert [m["to"] for m in outbox["outbox"]] == ["buyer@example.com"]
+    assert outbox["outbox"][0]["subject"] == "Purchase order PO-7 created"
+
+
+def test_rejected_esp_credentials_fail_over(org, smtp_server, smtp_integration, make_integration, live_server):
+    make_integration(org, "mailgun", type="email", base_url=f"{live_server.url}/sandbox/mailgun/v3",
+                     credentials={"api_key": "wrong"}, config={"from_email": "alerts@acme.test", "priority": 1})
+    smtp_integration(org, smtp_server.port, priority=2)
+    message = _deliver(services.send(org, "email", ["x@example.com"], context={"subject": "s", "body": "b"}))
+    delivery = message.deliveries.get()
+    assert delivery.provider == "smtp"
+    assert delivery.attempts[0]["provider"] == "mailgun" and delivery.attempts[0]["kind"] == "auth"
+
+
+def test_same_idempotency_key_is_one_message_sent_once(org, smtp_server, smtp_integration):
+    smtp_integration(org, smtp_server.port)
+    first = services.send(org, "email", ["a@example.com"], context={"subject": "s", "body": "b"},
+                          idempotency_key="order-42-confirmation")
+    again = services.send(org, "email", ["a@example.com"], context={"subject": "s", "body": "b"},
+                          idempotency_key="order-42-confirmation")
+    assert again.pk == first.pk
+    services.deliver(first.pk)
+    services.deliver(first.pk)  # a retried task finds nothing queued
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_claimed_delivery_is_not_sent_by_a_second_worker(org, smtp_server, smtp_integration):
+    smtp_integration(org, smtp_server.port)
+    message = services.send(org, "email", ["a@example.com"], context={"subject": "s", "body": "b"})
+    Delivery.objects.filter(message=message).update(status=DeliveryStatus.SENDING)  # another worker has it
+    services.deliver(message.pk)
+    assert smtp_server.messages == []
+
+
+def test_refused_recipient_fails_without_failover(org, smtp_server, smtp_integration):
+    from aiosmtpd.controller import Controller
+
+    from .conftest import SmtpServer, _Handler, free_port  # a second, refusing server
+
+    refusing = SmtpServer(port=free_port(), refuse_recipients=True)
+    controller = Controller(_Handler(refusing), hostname="127.0.0.1", port=refusing.port)
+    controller.start()
+    try:
+        smtp_integration(org, refusing.port, code="strict", priority=1)
+        smtp_integration(org, smtp_server.port, code="backup", priority=2)
+        message = _deliver(services.send(org, "email", ["gone@example.com"], context={"subject": "s", "body": "b"}))
+    finally:
+        controller.stop()
+    delivery = message.deliveries.get()
+    assert message.status == "failed" and delivery.status == DeliveryStatus.FAILED
+    assert [a["kind"] for a in delivery.attempts] == ["recipient"]
+    assert smtp_server.messages == []  # the backup was not asked to send it too
+
+
+def test_every_provider_down_keeps_the_delivery_queued_for_a_later_round(org, smtp_integration):
+    smtp_integration(org, closed_port())
+    message = _deliver(services.send(org, "email", ["a@example.com"], context={"subject": "s", "body": "b"}))
+    delivery = message.deliveries.get()
+    assert message.status == "queued" and delivery.status == DeliveryStatus.QUEUED
+    assert delivery.rounds == 1 and delivery.next_attempt_at is not None
+
+
+def test_no_provider_is_a_clear_error(org):
+    message = _deliver(services.send(org, "sms", ["+447911123456"], context={"body": "hi"}))
+    assert "no active sms provider configured" in message.deliveries.get().attempts[0]["error"]
+
+
+def test_rate_limit_reached_queues_the_rest_not_drops_it(org, smtp_server, smtp_integration, settings):
+    import redis
+
+    settings.NOTIFICATIONS_EMAIL_PER_MINUTE = 3
+    settings.NOTIFICATIONS_RATE_MAX_WAIT = 0
+    smtp_integration(org, smtp_server.port)
+    message = services.send(org, "email", [f"u{i}@example.com" for i in range(5)],
+                            context={"subject": "s", "body": "b"})
+    retry_in = services.deliver(message.pk)
+    assert retry_in is not None and retry_in > 0
+    statuses = sorted(message.deliveries.values_list("status", flat=True))
+    assert statuses == ["queued", "queued", "sent", "sent", "sent"]
+    assert len(smtp_server.messages) == 3
+    # The budget refills (here: we drop the bucket instead of waiting 40 s): the rest goes out.
+    redis.Redis.from_url(settings.REDIS_URL).delete(f"hub:ratelimit:notify:{org.pk}:email")
+    Delivery.objects.filter(message=message).update(next_attempt_at=None)
+    services.deliver(message.pk)
+    assert sorted(m["to"][0] for m in smtp_server.messages) == [f"u{i}@example.com" for i in range(5)]
+
+
+def test_phone_numbers_are_normalised_with_phonenumbers(settings):
+    assert normalise("sms", "+44 7911 123456") == "+447911123456"
+    settings.NOTIFICATIONS_DEFAULT_REGION = "GB"
+    assert normalise("sms", "07911 123456") == "+447911123456"
+    assert normalise("sms", "+998 90 123 45 67") == "+998901234567"
+    for bad in ("12", "+1 555", "not a number"):
+        with pytest.raises(InvalidRecipient):
+            normalise("sms", bad)
+
+
+def test_invalid_recipients_fail_alone_and_duplicates_collapse(org, smtp_server, smtp_integration):
+    smtp_integration(org, smtp_server.port)
+    message = _deliver(services.send(org, "email", ["a@example.com", "a@EXAMPLE.com", "nope"],
+                                     context={"subject": "s", "body": "b"}))
+    rows = dict(message.deliveries.values_list("recipient", "status"))
+    assert rows == {"a@example.com": "sent", "nope": "failed"}
+    assert message.status == "partial"
+
+
+def test_an_organization_template_overrides_the_default(org):
+    NotificationTemplate.objects.create(organization=org, name="low_stock_alert", channel="sms",
+                                        body="LOW {{ sku }}: {{ quantity }}")
+    rendered = services.render(org, "low_stock_alert", "sms", {"sku": "A-1", "quantity": 2})
+    assert rendered.body == "LOW A-1: 2"
+    with pytest.raises(services.NotificationError):
+        services.render(org, "nope", "sms", {})
+
+
+def test_another_organizations_providers_are_never_used(org, other_org, smtp_server, smtp_integration):
+    smtp_integration(other_org, smtp_server.port)
+    message = _deliver(services.send(org, "email", ["a@example.com"], context={"subject": "s", "body": "b"}))
+    assert smtp_server.messages == []
+    assert "no active email provider" in message.deliveries.get().attempts[0]["error"]
+
+
+def test_low_stock_rule_notifies_once_until_the_level_recovers(org, make_integration):
+    from records.models import Location, Product, StockLevel
+    from records.upsert import UpsertResult
+    from syncjobs.runner import JobRun
+    from syncjobs.signals import records_written
+
+    integ = make_integration(org, "demo", type="inventory")
+    product = Product.objects.create(organization=org, integration=integ, external_id="p1", name="Milk", sku="MLK",
+                                     attributes={"low_stock_threshold": "5"})
+    store = Location.objects.create(organization=org, integration=integ, external_id="l1", name="Main store")
+    level = StockLevel.objects.create(organization=org, integration=integ, external_id="s1", product=product,
+                                      location=store, quantity=Decimal("3"))
+    AlertRule.objects.create(organization=org, name="low stock", channel="sms", recipients=["+447911123456"],
+                             threshold=Decimal("1"))
+
+    def synced(quantity: str) -> None:
+        StockLevel.objects.filter(pk=level.pk).update(quantity=Decimal(quantity))
+        with transaction.atomic():
+            records_written.send(sender=JobRun, job=None, integration=integ, model=StockLevel,
+                                 result=UpsertResult(updated=1, updated_ids=["s1"]), deleted_ids=[])
+
+    synced("3")
+    synced("2")  # still low: no second alert
+    assert Message.objects.filter(organization=org, template="low_stock_alert").count() == 1
+    assert "Milk" in Message.objects.get().body and "Main store" in Message.objects.get().body
+    synced("9")  # recovered
+    synced("4")  # low again: a new alert
+    assert Message.objects.filter(organization=org, template="low_stock_alert").count() == 2

@@ -29,7 +29,7 @@ from django.core.cache import cache
 LOCAL_OFFSET = timedelta(hours=7)
 EPOCH = datetime(1970, 1, 1)
 BASE_US = (datetime(2024, 1, 1) - EPOCH) // timedelta(microseconds=1)
-STEP_US = 1000  # one generated record per millisecond of 2024-01-01
+STEP_US = 1_000_000  # one generated record a second from 2024-01-01 (an overlap window re-reads a few)
 STATE_TTL = 30 * 24 * 3600
 RETAILER_ID = 500_000
 
@@ -433,6 +433,10 @@ def record(state: dict[str, Any], entity: str, n: int) -> dict[str, Any] | None:
         if change:
             data.update(change["fields"])
             modified = change["ts"]
+    stock = state["changes"].get("stock", {}).get(str(n)) if entity == "products" else None
+    if stock and data.get("inventories"):
+        data["inventories"] = [{**inv, "onHand": stock["fields"].get(str(inv["branchId"]), inv["onHand"])}
+                               for inv in data["inventories"]]
     return {ID_FIELDS.get(entity, "id"): rid, **data, "createdDate": to_kv(created), "modifiedDate": to_kv(modified)}
 
 

@@ -196,7 +196,8 @@ def _injected(state: dict[str, Any], n: int, request_path: str, client_id: str) 
         rng = random.Random(f"{rate.get('seed', 0)}:{n}")
         if rng.random() < float(rate["rate"]):
             kind = rng.choice(rate.get("kinds") or ["status"])
-            return FAULTS[kind]({"status": rng.choice((500, 502, 503)), **rate}, client_id)
+            status = {"status": rng.choice((500, 502, 503))} if kind == "status" else {}
+            return FAULTS[kind]({**rate, **status}, client_id)
     return None
 
 

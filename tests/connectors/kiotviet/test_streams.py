@@ -53,7 +53,7 @@ def test_incremental_reads_only_changes_and_removed_ids(kv, kv_sandbox):
     pages = read_all(connector, "products", cursor)
 
     records = [r["id"] for p in pages for r in p.records]
-    # The 2-second overlap re-reads the last generated products (1 ms apart in the sandbox) too.
+    # The 2-second overlap re-reads the last generated products (1 s apart in the sandbox) too.
     assert set(changed) <= set(records) and records[-2:] == changed
     assert [i for p in pages for i in p.deleted_ids] == [str(d) for d in deleted] == ["1000023"]
 

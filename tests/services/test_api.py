@@ -1,0 +1,146 @@
+"""The /api/integrations/... routes: envelope, roles, organization scoping, health from real signals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from events.models import Destination
+from integrations.models import IntegrationLog
+from webhooks.models import WebhookEvent
+
+pytestmark = [pytest.mark.postgres]
+
+
+def test_status_needs_credentials():
+    resp = APIClient().get("/api/integrations/status")
+    assert resp.status_code == 401
+    assert resp.json()["success"] is False and resp.json()["error"]["code"] == "not_authenticated"
+
+
+def test_status_counts_integrations_by_health_and_lists_services(org, api, make_integration, smtp_integration):
+    smtp_integration(org, 2525)
+    make_integration(org, "twilio", type="sms", credentials={"account_sid": "AC" + "1" * 32})  # no auth_token
+    body = api.get("/api/integrations/status").json()
+    assert body["success"] is True
+    data = body["data"]
+    assert data["totals"] == {"total": 2, "healthy": 1, "unhealthy": 0, "error": 1, "inactive": 0}
+    assert data["integrations_by_type"]["sms"]["error"] == 1
+    assert set(data["services"]) == {"notifications", "events", "files", "sync", "webhooks"}
+    assert data["status"] == "error"
+
+
+def test_health_of_a_provider_says_what_is_missing(org, api, make_integration):
+    make_integration(org, "twilio", type="sms", credentials={"account_sid": "AC" + "1" * 32})
+    data = api.get("/api/integrations/health/twilio").json()["data"]
+    (twilio,) = data["integrations"]
+    assert twilio["status"] == "error" and "Twilio auth token not configured" in twilio["problems"]
+    # A known provider the organization has not set up at all.
+    data = api.get("/api/integrations/health/vonage").json()["data"]
+    assert data["status"] == "error" and data["problems"] == ["Vonage not configured"]
+    resp = api.get("/api/integrations/health/no-such-thing")
+    assert resp.status_code == 404 and resp.json()["success"] is False
+
+
+def test_error_rate_and_failed_webhooks_make_an_integration_unhealthy(org, api, smtp_integration):
+    smtp = smtp_integration(org, 2525)
+    for level in ("error", "error", "error", "error", "info", "info"):
+        IntegrationLog.objects.create(organization=org, integration=smtp, action="smtp.send", level=level)
+    WebhookEvent.objects.create(organization=org, integration=smtp, provider="smtp", status="failed", body=b"{}")
+    (health,) = api.get("/api/integrations/health").json()["data"]["integrations"]
+    assert health["status"] == "unhealthy"
+    assert health["signals"]["error_rate"] == round(4 / 6, 3) and health["signals"]["failed_webhooks_24h"] == 1
+    assert any("4 of 6 calls failed" in p for p in health["problems"])
+    # Old errors fall out of the window.
+    IntegrationLog.objects.filter(integration=smtp).update(created_at=timezone.now() - timedelta(hours=3))
+    WebhookEvent.objects.all().delete()
+    (health,) = api.get("/api/integrations/health").json()["data"]["integrations"]
+    assert health["status"] == "healthy"
+
+
+def test_a_failed_connection_test_is_an_error(org, api, smtp_integration):
+    smtp = smtp_integration(org, 2525)
+    smtp.connection_error = "transient: SMTP connection failed"
+    smtp.save()
+    (health,) = api.get("/api/integrations/health/email").json()["data"]["integrations"]
+    assert health["status"] == "error" and health["signals"]["last_connection_test_ok"] is False
+
+
+def test_service_detail_and_unknown_service(api):
+    data = api.get("/api/integrations/services/notifications").json()["data"]
+    assert data["status"] == "unhealthy" and "no active email provider" in data["problems"]
+    resp = api.get("/api/integrations/services/teleport")
+    assert resp.status_code == 404 and "known: notifications" in resp.json()["error"]["message"]
+
+
+def test_another_organizations_integrations_are_not_seen(org, other_org, api, smtp_integration):
+    smtp_integration(other_org, 2525)
+    assert api.get("/api/integrations/status").json()["data"]["totals"]["total"] == 0
+    assert api.get("/api/integrations/health/smtp").status_code == 200  # a provider name: "not configured"
+    assert api.get("/api/integrations/health/smtp").json()["data"]["integrations"] == []
+
+
+def test_viewers_read_managers_test_admins_start_and_stop(org, api_client_for):
+    viewer, manager, admin = (api_client_for(org, role) for role in ("viewer", "manager", "admin"))
+    assert viewer.get("/api/integrations/metrics").status_code == 200
+    resp = viewer.post("/api/integrations/test/event", {}, format="json")
+    assert resp.status_code == 403 and resp.json()["success"] is False
+    assert manager.post("/api/integrations/test/event", {"message": "hi"}, format="json").status_code == 202
+    assert manager.post("/api/integrations/shutdown").status_code == 403
+    Destination.objects.create(organization=org, name="s", kind="redis_stream", target="x", connection="redis://")
+    assert admin.post("/api/integrations/shutdown").json()["data"] == {"destinations_paused": 1}
+    assert Destination.objects.get().paused_until > timezone.now() + timedelta(days=3650)
+    assert admin.post("/api/integrations/initialize").json()["data"]["destinations_resumed"] == 1
+    assert Destination.objects.get().paused_until is None
+
+
+def test_test_notification_queues_a_message_and_reports_bad_input(org, api, smtp_integration):
+    smtp_integration(org, 2525)
+    resp = api.post("/api/integrations/test/notification", {"channel": "email", "to": ["a@example.com", "bad"]},
+                    format="json")
+    assert resp.status_code == 202
+    data = resp.json()["data"]
+    assert {d["recipient"]: d["status"] for d in data["deliveries"]} == {"a@example.com": "queued", "bad": "failed"}
+    for body in ({"channel": "pigeon", "to": "a@example.com"}, {"channel": "email"},
+                 {"channel": "email", "to": "a@example.com", "template": "nope"}, {"to": 5}):
+        resp = api.post("/api/integrations/test/notification", body, format="json")
+        assert resp.status_code == 400, body
+        assert resp.json()["success"] is False
+
+
+def test_test_file_stores_a_document_and_refuses_a_fake_pdf(org, api, settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "hub_files": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
+    resp = api.post("/api/integrations/test/file", {"name": "r.csv", "content": "sku,qty\n"}, format="json")
+    assert resp.status_code == 201
+    data = resp.json()["data"]
+    assert data["key"].startswith("acme/other/") and (tmp_path / data["key"]).read_bytes() == b"sku,qty\n"
+    resp = api.post("/api/integrations/test/file", {"name": "x.pdf", "content": "hello"}, format="json")
+    assert resp.status_code == 400 and "not application/pdf" in str(resp.json()["error"]["details"])
+
+
+def test_test_sync_checks_the_integration(org, other_org, api, make_integration):
+    mine = make_integration(org, "demo", type="inventory", status="inactive")
+    theirs = make_integration(other_org, "demo", type="inventory", code="theirs")
+    assert api.post("/api/integrations/test/sync", {"integration": theirs.pk}, format="json").status_code == 404
+    assert api.post("/api/integrations/test/sync", {"integration": mine.code}, format="json").status_code == 409
+    mine.status = "active"
+    mine.save()
+    resp = api.post("/api/integrations/test/sync", {"integration": mine.pk, "streams": ["products"]}, format="json")
+    assert resp.status_code == 202 and resp.json()["data"]["jobs"][0]["stream"] == "products"
+    bad = api.post("/api/integrations/test/sync", {"integration": mine.pk, "streams": ["nope"]}, format="json")
+    assert bad.status_code == 400
+
+
+def test_prometheus_metrics(org, smtp_integration, client):
+    smtp = smtp_integration(org, 2525)
+    IntegrationLog.objects.create(organization=org, integration=smtp, action="smtp.send", level="error",
+                                  direction="outbound", duration_ms=40)
+    text = client.get("/metrics").content.decode()
+    for name in ("hub_sync_jobs", "hub_records_synced_total", "hub_webhook_events_window",
+                 "hub_provider_calls_window", "hub_provider_call_latency_ms_avg", "hub_notifications_window"):
+        assert name in text
+    assert 'hub_provider_calls_window{outcome="error",provider="smtp"} 1.0' in text

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.audit import record_change
 from integrations.models import Integration
 from payments import services
 from payments.models import PaymentState, PaymentTransaction
@@ -258,6 +259,7 @@ def change_password(integration: Integration, params: dict) -> Answer:
         locked = Integration.objects.select_for_update().get(pk=integration.pk)
         locked.credentials = {**(locked.credentials or {}), name: password}
         locked.save(update_fields=["credentials", "updated_at"])
+        record_change(locked, [name], action="rotated", via="payme.ChangePassword")
     return {"success": True}, None
 
 

@@ -153,3 +153,13 @@ def test_every_call_is_stored_with_its_answer(client, click, payment):
 def test_another_organizations_endpoint_cannot_pay_this_order(client, other_org, click, payment):
     other = click_integration(other_org, code="click-globex")
     assert click_call(client, other, click_fields(0, merchant_trans_id=REF, amount="10000"))["error"] == -5
+
+
+def test_an_unexpected_failure_is_minus_7_not_a_500(client, click, payment, monkeypatch):
+    from connectors.click import views
+
+    def broken(integration, fields):
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(views.HANDLERS, "0", broken)
+    assert prepare(client, click)["error"] == -7

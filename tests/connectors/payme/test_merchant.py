@@ -292,6 +292,10 @@ def test_change_password_replaces_the_key_and_is_not_stored_in_clear(client, pay
     assert_error(payme_call(client, payme, "CheckTransaction", {"id": "x"}, key="new-key-123"), -31003)
     stored = GatewayCallback.objects.filter(method="ChangePassword").get()
     assert b"new-key-123" not in bytes(stored.body)
+    from integrations.models import CredentialAudit
+
+    audit = CredentialAudit.objects.get(integration=payme)
+    assert (audit.fields, audit.via) == (["key"], "payme.ChangePassword")
 
 
 def test_set_fiscal_data_is_kept(client, payme, payment):
@@ -335,3 +339,12 @@ def test_a_crash_after_the_state_change_is_resolved_by_the_repeat(client, payme,
     assert json.loads(bytes(unanswered.body))["method"] == "PerformTransaction"  # the call is on record
     answer = call(client, payme, "PerformTransaction", id=PAYME_ID)["result"]
     assert answer["state"] == 2 and answer["perform_time"] == merchant.ms(payment.paid_at)
+
+
+def test_an_unexpected_failure_is_a_system_error_not_a_500(client, payme, payment, monkeypatch):
+    def broken(integration, params):
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(merchant.METHODS, "CheckTransaction", broken)
+    assert_error(call(client, payme, "CheckTransaction", id=PAYME_ID), -32400)
+    assert GatewayCallback.objects.get(method="CheckTransaction").error_code == -32400

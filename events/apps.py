@@ -7,6 +7,4 @@ class EventsConfig(AppConfig):
     verbose_name = "Events"
 
     def ready(self) -> None:
-        from . import receivers
-
-        receivers.connect_payments()
+        from . import receivers  # noqa: F401 - platform signals -> outbox

@@ -9,17 +9,14 @@ cares about by id (which is what it must do anyway, events being at-least-once).
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.dispatch import receiver
 
+from payments.signals import payment_state_changed
 from syncjobs.signals import records_written, sync_finished
 from webhooks.signals import webhook_failed
 
 from .outbox import NewEvent, emit
-
-log = logging.getLogger("events")
 
 
 def _chunks(ids: list[str], size: int) -> list[list[str]]:
@@ -58,20 +55,9 @@ def on_webhook_failed(sender, event, **kwargs) -> None:
         "event_type": event.event_type, "attempts": event.attempts, "last_error": (event.last_error or "")[:500]})])
 
 
+@receiver(payment_state_changed, dispatch_uid="events.payment_state_changed")
 def on_payment_state_changed(sender, transaction, old_state, new_state, **kwargs) -> None:
-    organization_id = getattr(transaction, "organization_id", None)
-    if organization_id is None:
-        return
-    emit(organization_id, [NewEvent("payment.state_changed", f"payment:{transaction.pk}", {
-        "transaction": transaction.pk, "old_state": None if old_state is None else str(old_state),
-        "new_state": str(new_state)})])
-
-
-def connect_payments() -> None:
-    """Subscribe to the payments app's signal. The guard only covers the time before that module lands."""
-    try:
-        from payments.signals import payment_state_changed
-    except ImportError:
-        log.info("payments.signals not present yet: payment events are not published")
-        return
-    payment_state_changed.connect(on_payment_state_changed, dispatch_uid="events.payment_state_changed")
+    emit(transaction.organization_id, [NewEvent("payment.state_changed", f"payment:{transaction.pk}", {
+        "transaction": transaction.pk, "old_state": str(old_state) if old_state else None,
+        "new_state": str(new_state), "provider": transaction.provider, "integration": transaction.integration_id,
+        "reference": transaction.reference, "amount": transaction.amount, "currency": transaction.currency})])

@@ -48,7 +48,11 @@ SCHEMAS: dict[tuple[str, int], dict[str, Any]] = {
     ("payment.state_changed", 1): {
         "type": "object",
         "required": ["transaction", "old_state", "new_state"],
-        "properties": {"transaction": ID, "old_state": {"type": ["string", "null"]}, "new_state": {"type": "string"}},
+        "properties": {
+            "transaction": ID, "old_state": {"type": ["string", "null"]}, "new_state": {"type": "string"},
+            "provider": {"type": "string"}, "integration": {"type": "integer"}, "reference": {"type": "string"},
+            "amount": {"type": "integer", "description": "minor units"}, "currency": {"type": "string"},
+        },
     },
     ("hub.test", 1): {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}},
 }

@@ -68,6 +68,28 @@ def test_a_sync_page_becomes_a_few_events_carrying_ids(org, settings):
     assert {a for _, a, _ in rows} == {f"records.Product:{integ.pk}"}
 
 
+def test_a_payment_state_change_is_an_event_in_the_same_transaction(org):
+    from integrations.models import Integration
+    from payments.models import PaymentTransaction
+    from payments.services import transition
+
+    integ = Integration.objects.create(organization=org, name="p", code="p", provider="payme",
+                                       type="payment_gateway")
+    tx = PaymentTransaction.objects.create(organization=org, integration=integ, provider="payme", amount=150000,
+                                           currency="UZS", reference="ORDER-9")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert transition(tx, "pending", source="test")
+        raise RuntimeError("rolled back")
+    assert not OutboxEvent.objects.exists()
+    tx.refresh_from_db()
+    with transaction.atomic():
+        assert transition(tx, "pending", source="test")
+    event = OutboxEvent.objects.get()
+    assert (event.type, event.aggregate) == ("payment.state_changed", f"payment:{tx.pk}")
+    assert event.data == {**event.data, "old_state": "created", "new_state": "pending", "amount": 150000,
+                          "reference": "ORDER-9"}
+
+
 def test_redis_stream_receives_the_events_in_order(org, settings):
     import redis
 

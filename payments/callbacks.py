@@ -54,9 +54,12 @@ def answer(callback: GatewayCallback, response: dict[str, Any], *, method: str, 
            tx: PaymentTransaction | None = None) -> None:
     """Write the answer beside the stored call, and one inbound log line for the integration."""
     now = timezone.now()
+    # A transaction opened by a call that then failed was rolled back with it: link only what exists.
+    tx_id = tx.pk if tx is not None and tx.pk else None
+    if tx_id is not None and not PaymentTransaction.objects.filter(pk=tx_id).exists():
+        tx_id = None
     GatewayCallback.objects.filter(pk=callback.pk).update(
-        response=response, error_code=error_code, method=method[:64], answered_at=now,
-        transaction=tx if tx is not None and tx.pk else None,
+        response=response, error_code=error_code, method=method[:64], answered_at=now, transaction_id=tx_id,
     )
     if callback.integration_id is None:
         return

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from integrations.models import IntegrationStatus
 from payments import callbacks
+from payments.models import PaymentTransaction
 
 from . import shop
 
@@ -66,7 +67,8 @@ def shop_api(request: HttpRequest, key: str) -> HttpResponse:
         body.update(result)
     except shop.ClickError as exc:
         code, tx = exc.code, exc.tx or tx
-        body[id_name] = tx.pk if tx is not None and tx.pk else None
+        exists = tx is not None and tx.pk and PaymentTransaction.objects.filter(pk=tx.pk).exists()
+        body[id_name] = tx.pk if exists else None  # (one opened by this call was rolled back with it)
     except Exception:  # noqa: BLE001 - Click gets its protocol's error (and repeats), never a 500
         log.exception("click %s failed for integration %s", action, integration and integration.pk)
         code = shop.UPDATE_FAILED

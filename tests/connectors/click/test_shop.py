@@ -138,7 +138,9 @@ def test_amount_checked_against_our_order(client, org, click):
     from records.models import Order
 
     Order.objects.create(organization=org, number="SO-1", total="250.50", currency="UZS")
-    assert prepare(client, click, ref="SO-1", amount="250")["error"] == -2
+    refused = prepare(client, click, ref="SO-1", amount="250")
+    assert (refused["error"], refused["merchant_prepare_id"]) == (-2, None)
+    assert not PaymentTransaction.objects.filter(reference="SO-1").exists()  # nothing half-opened
     assert prepare(client, click, ref="SO-1", amount="250.50")["error"] == 0
 
 

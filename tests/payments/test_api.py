@@ -209,3 +209,24 @@ def test_callback_urls_in_the_integrations_api(api, org, stripe):
     assert urls["payme"].endswith(f"/api/payments/payme/{payme.webhook_key}")
     assert urls["click"].endswith(f"/api/payments/click/{click.webhook_key}")
     assert urls["stripe"].endswith(f"/api/webhooks/receive/{stripe.webhook_key}")
+
+
+@pytest.mark.parametrize("provider, credentials, config, path", [
+    ("payme", {"merchant_id": "m-1", "key": "k-secret-1"}, {"account_field": "order_no"}, "/api/payments/payme/"),
+    ("click", {"service_id": "1", "merchant_id": "2", "secret_key": "s-secret-1", "merchant_user_id": "3"}, {},
+     "/api/payments/click/"),
+    ("stripe", {"secret_key": "sk_test_abcdefgh1234"}, {}, "/api/webhooks/receive/"),
+])
+def test_gateway_integrations_through_the_integrations_api(api, provider, credentials, config, path):
+    response = api.post("/api/v1/integrations", {
+        "name": provider, "code": provider, "type": "payment_gateway", "provider": provider,
+        "credentials": credentials, "config": config, "webhook_secret": "whsec_abc"}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert path in body["callback_url"]
+    assert set(body["credentials"]) == set(credentials) and all(v == "***" or v for v in body["credentials"].values())
+    for secret in ("k-secret-1", "s-secret-1", "sk_test_abcdefgh1234"):
+        assert secret not in response.content.decode()
+    bad = api.post("/api/v1/integrations", {"name": "x", "code": f"{provider}-bad", "type": "payment_gateway",
+                                            "provider": provider, "credentials": {}}, format="json")
+    assert bad.status_code == 400

@@ -229,9 +229,8 @@ def _product(state, rng, n):
                        {"productId": pid, "attributeName": "Khối lượng", "attributeValue": weight}],
         "units": [],
         "inventories": [{"productId": pid, "productCode": f"SP{n:06d}", "productName": f"{noun} {weight} #{n}",
-                         "branchId": kv_id("branches", b), "branchName": _branch_name(state, kv_id("branches", b)),
-                         "cost": price * 7 // 10, "onHand": rng.randint(0, 400), "reserved": rng.randint(0, 5)}
-                        for b in range(1, branches + 1)],
+                         "branchName": _branch_name(state, inv["branchId"]), "cost": price * 7 // 10, **inv}
+                        for inv in inventories(state, n, branches)],
         "priceBooks": [{"priceBookId": kv_id("pricebooks", b), "priceBookName": "Giá sỉ" if b == 1 else f"Bảng giá {b}",
                         "productId": pid, "isActive": True, "price": price * (100 - 5 * b) // 100,
                         "startDate": "2024-01-01T00:00:00", "endDate": "2027-12-31T00:00:00"}
@@ -254,6 +253,13 @@ def _product(state, rng, n):
     if n % 6 == 0:
         rec["productShelves"] = [{"branchId": kv_id("branches", 1), "productShelvesStr": f"Kệ {n % 9 + 1}"}]
     return rec
+
+
+def inventories(state: dict[str, Any], n: int, branches: int) -> list[dict[str, Any]]:
+    """Stock of generated product ``n`` per branch (its own random stream: /productOnHands reads only this)."""
+    rng = _rng(state, "inventory", n)
+    return [{"branchId": kv_id("branches", b), "onHand": rng.randint(0, 400), "reserved": rng.randint(0, 5)}
+            for b in range(1, branches + 1)]
 
 
 def formulas(state: dict[str, Any], n: int) -> list[dict[str, Any]]:
@@ -447,18 +453,21 @@ def stock_ts(state: dict[str, Any], n: int) -> int:
 
 def on_hand(state: dict[str, Any], n: int) -> dict[str, Any] | None:
     """``/productOnHands`` item of product ``n``: its stock per branch, with stock changes applied."""
-    product = record(state, "products", n)
-    if product is None:
+    if not exists(state, "products", n):
         return None
-    change = state["changes"].get("stock", {}).get(str(n), {})
-    overrides = change.get("fields", {})
-    inventories = product.get("inventories") or []
+    if str(n) in state["changes"].get("products", {}):
+        product = record(state, "products", n)
+        code, created, stock = product["code"], product["createdDate"], product.get("inventories") or []
+    else:  # the hot path of a big catalogue: no need to generate the whole product
+        code, created = f"SP{n:06d}", to_kv(generated_ts(n))
+        stock = inventories(state, n, min(size(state, "branches"), MAX_BRANCHES))
+    overrides = state["changes"].get("stock", {}).get(str(n), {}).get("fields", {})
     rows = [{"branchId": inv["branchId"], "onHand": overrides.get(str(inv["branchId"]), inv["onHand"]),
-             "reserved": inv["reserved"]} for inv in inventories]
-    known = {str(inv["branchId"]) for inv in inventories}
+             "reserved": inv["reserved"]} for inv in stock]
+    known = {str(inv["branchId"]) for inv in stock}
     # Stock set (through _control) at a branch the retailer does not have: "an unknown branch".
     rows += [{"branchId": int(b), "onHand": v, "reserved": 0} for b, v in overrides.items() if b not in known]
-    return {"id": product["id"], "code": product["code"], "createdDate": product["createdDate"],
+    return {"id": kv_id("products", n), "code": code, "createdDate": created,
             "modifiedDate": to_kv(stock_ts(state, n)), "inventories": rows}
 
 

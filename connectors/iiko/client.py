@@ -150,9 +150,9 @@ class IikoConnector(Connector):
         finally:
             self.http.release()  # a connection test must not keep a licence seat either
         restaurants = sum(1 for i in items if xmlparse.text(i.get("type")) == "DEPARTMENT")
-        host = urlsplit(self.base_url).netloc
-        return f"Connected to iiko at {host} as {self.integration.credentials.get('login')}; " \
-               f"{restaurants} restaurant(s) in {len(items)} corporate item(s)."
+        # Not the login: it is a credential, and would be masked in the message anyway.
+        return f"Connected to iiko at {urlsplit(self.base_url).netloc}: " \
+               f"{restaurants} restaurant(s) in {len(items)} corporate item(s); the session was logged out."
 
     def search_suppliers(self, name: str) -> list[dict[str, Any]]:
         """Suppliers whose name contains ``name``, asked of the server (``suppliers/search``)."""

@@ -205,6 +205,7 @@ EVENTS_RETRY_MAX = env.float("EVENTS_RETRY_MAX", default=900.0)
 EVENTS_LEASE_SECONDS = env.float("EVENTS_LEASE_SECONDS", default=120.0)
 EVENTS_PUBLISH_TIMEOUT = env.float("EVENTS_PUBLISH_TIMEOUT", default=10.0)
 EVENTS_RECORD_IDS_PER_EVENT = env.int("EVENTS_RECORD_IDS_PER_EVENT", default=1000)
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=14)
 
 # --- Services hub: files ---------------------------------------------------------------------
 FILES_BACKEND = env.str("FILES_BACKEND", default="local")  # local, s3, gcs, azure
@@ -283,6 +284,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "webhooks.tasks.sweep_pending_events", "schedule": schedule(30)},
     "sweep-notification-deliveries": {"task": "notifications.tasks.sweep_deliveries", "schedule": schedule(30)},
     "dispatch-events": {"task": "events.tasks.dispatch_events", "schedule": schedule(10)},
+    "prune-outbox": {"task": "events.tasks.prune_outbox", "schedule": schedule(24 * 3600)},
 }
 
 # --- API -------------------------------------------------------------------------------------

@@ -124,6 +124,14 @@ def dispatch_all() -> dict[str, int]:
     return {"fanned_out": fanned, "delivered": delivered}
 
 
+def prune(days: int) -> int:
+    """Delete events older than ``days`` whose every delivery is done (delivered or failed)."""
+    cutoff = timezone.now() - timedelta(days=days)
+    done = OutboxEvent.objects.filter(fanned_out=True, occurred_at__lt=cutoff).exclude(
+        deliveries__status=DeliveryStatus.PENDING)
+    return done.delete()[0]
+
+
 def replay(delivery_ids: list[int]) -> int:
     """Put failed deliveries back to pending (admin action)."""
     return EventDelivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.FAILED).update(

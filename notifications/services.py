@@ -242,8 +242,13 @@ def refresh_status(message: Message) -> None:
 def reap_lost_sends() -> int:
     """Deliveries a dead worker left in 'sending': mark them unknown (never re-sent blindly)."""
     cutoff = timezone.now() - timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE_SECONDS)
-    return Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff).update(
-        status=DeliveryStatus.UNKNOWN, error="worker lost while sending: check the provider before resending")
+    lost = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff)
+    message_ids = set(lost.values_list("message_id", flat=True))
+    count = lost.update(status=DeliveryStatus.UNKNOWN,
+                        error="worker lost while sending: check the provider before resending")
+    for message in Message.objects.filter(pk__in=message_ids):
+        refresh_status(message)
+    return count
 
 
 def due_message_ids(limit: int = 500) -> list[int]:

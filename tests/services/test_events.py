@@ -232,3 +232,19 @@ def test_events_never_reach_another_organizations_destinations(org, other_org, r
     _emit(org, ("a", "1"))
     dispatch.dispatch_all()
     assert receiver.requests == []
+
+
+def test_old_finished_events_are_pruned_pending_ones_kept(org, receiver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    dest = _dest(org, "webhook", receiver.url, "whsec_" + "a" * 32)
+    _emit(org, ("a", "1"))
+    dispatch.dispatch_all()
+    Destination.objects.filter(pk=dest.pk).update(paused_until=timezone.now() + timedelta(days=1))
+    _emit(org, ("a", "2"))
+    dispatch.dispatch_all()  # fanned out, still pending: the destination is paused
+    OutboxEvent.objects.update(occurred_at=timezone.now() - timedelta(days=30))
+    assert dispatch.prune(14) == 1 + 1 + 1  # the delivered event, its delivery and its log row
+    assert list(OutboxEvent.objects.values_list("data__message", flat=True)) == ["2"]

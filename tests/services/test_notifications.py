@@ -218,3 +218,19 @@ def test_low_stock_rule_notifies_once_until_the_level_recovers(org, make_integra
     synced("9")  # recovered
     synced("4")  # low again: a new alert
     assert Message.objects.filter(organization=org, template="low_stock_alert").count() == 2
+
+
+def test_a_send_lost_with_its_worker_is_marked_unknown_not_resent(org, smtp_server, smtp_integration):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    smtp_integration(org, smtp_server.port)
+    message = services.send(org, "email", ["a@example.com"], context={"subject": "s", "body": "b"})
+    Delivery.objects.filter(message=message).update(status=DeliveryStatus.SENDING,
+                                                    claimed_at=timezone.now() - timedelta(hours=1))
+    assert services.reap_lost_sends() == 1
+    message.refresh_from_db()
+    assert message.status == "failed" and message.deliveries.get().status == DeliveryStatus.UNKNOWN
+    services.deliver(message.pk)
+    assert smtp_server.messages == []

@@ -220,3 +220,21 @@ def test_products_carry_price_units_and_attributes(iiko_integration):
 
     assert boxed.units[0]["name"] == "Коробка" and Decimal(boxed.units[0]["factor"]) > 1
     assert boxed.price > 0 and boxed.attributes["type"] in ("GOODS", "DISH") and boxed.sku.isdigit()
+
+
+def test_invoice_lines_follow_their_invoice(iiko_integration, iiko_sandbox):
+    integration = iiko_integration()
+    sync(integration, ALL)
+    emptied, deleted = Invoice.objects.filter(integration=integration).order_by("number")[:2]
+    iiko_sandbox.control("update", entity="invoices", ids=[int(emptied.number)], fields={"items": []})
+    iiko_sandbox.control("update", entity="invoices", ids=[int(deleted.number)], fields={"status": "DELETED"})
+
+    job = sync(integration, ["invoices"], full=True)["invoices"]
+
+    assert (job.records_updated, job.records_deleted) == (1, 1)
+    emptied.refresh_from_db()
+    deleted.refresh_from_db()
+    assert emptied.total == 0 and deleted.deleted_at is not None
+    live_lines = InvoiceLine.objects.filter(integration=integration, deleted_at__isnull=True)
+    assert not live_lines.filter(invoice__in=[emptied, deleted]).exists()
+    assert live_lines.count() == (SIZES["invoices"] - 2) * SIZES["lines"]

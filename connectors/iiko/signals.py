@@ -1,0 +1,31 @@
+"""Invoice lines follow their invoice: the runner writes lines as a page's extra rows but soft-deletes
+only the stream's own model, so an invoice's lines that its latest version dropped, and the lines of
+an invoice deleted at the source, are soft-deleted here (inside the page's transaction).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from syncjobs.signals import records_written
+
+from . import mappers
+
+
+@receiver(records_written, dispatch_uid="iiko-invoice-lines")
+def drop_stale_invoice_lines(sender: Any, integration: Any, model: Any, result: Any, deleted_ids: list[str],
+                             **kwargs: Any) -> None:
+    from records.models import Invoice, InvoiceLine
+    from records.upsert import mark_missing_children
+
+    if model is not Invoice or getattr(integration, "provider", "") != "iiko":
+        return
+    if deleted_ids:
+        mark_missing_children(integration, InvoiceLine, "invoice", deleted_ids, ())
+    if result is not None and result.updated_ids:
+        payloads = Invoice.objects.filter(integration=integration, external_id__in=result.updated_ids).values_list(
+            "payload", flat=True)
+        kept = {line.external_id for raw in payloads if isinstance(raw, dict) for line in mappers.invoice_lines(raw)}
+        mark_missing_children(integration, InvoiceLine, "invoice", result.updated_ids, kept)

@@ -13,8 +13,10 @@ answered synchronously, and the answer belongs beside the request.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -58,11 +60,16 @@ def answer(callback: GatewayCallback, response: dict[str, Any], *, method: str, 
     tx_id = tx.pk if tx is not None and tx.pk else None
     if tx_id is not None and not PaymentTransaction.objects.filter(pk=tx_id).exists():
         tx_id = None
-    GatewayCallback.objects.filter(pk=callback.pk).update(
-        response=response, error_code=error_code, method=method[:64], answered_at=now, transaction_id=tx_id,
-    )
-    if callback.integration_id is None:
-        return
+    with transaction.atomic():  # one commit for the answer and its log line
+        GatewayCallback.objects.filter(pk=callback.pk).update(
+            response=response, error_code=error_code, method=method[:64], answered_at=now, transaction_id=tx_id,
+        )
+        if callback.integration_id is not None:
+            _log(callback, response, method, error_code, now)
+
+
+def _log(callback: GatewayCallback, response: dict[str, Any], method: str, error_code: int | None,
+         now: datetime) -> None:
     IntegrationLog.objects.create(
         organization_id=callback.organization_id, integration_id=callback.integration_id,
         action=f"{callback.provider}.{method}"[:64], direction=Direction.INBOUND,

@@ -31,6 +31,8 @@ class KiotVietConfig(serializers.Serializer):
                                                help_text="Incremental reads start this long before the cursor.")
     document_overlap_days = serializers.IntegerField(min_value=0, max_value=365, default=7,
                                                      help_text="Purchase orders, transfers, cash flow: re-read window.")
+    prefetch = serializers.BooleanField(default=True,
+                                        help_text="Read the next batch while the current one is written.")
     # Field mapping.
     price_book_id = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None,
                                              help_text="The price book whose price becomes our price (else basePrice).")

@@ -45,7 +45,10 @@ def kv(kv_sandbox, org, request):
                                   "retailer": retailer},
                   "webhook_secret": WEBHOOK_SECRET, **extra}
         full_config = KiotVietConnector.validate_config(
-            {"token_url": f"{kv_sandbox.base}/connect/token", "page_size": 10, "pages_per_batch": 2, **(config or {})})
+            # In-process syncs run inside the test's transaction: a reader thread's own connection could
+            # not see the integration, so only the worker (end-to-end tests) prefetches.
+            {"token_url": f"{kv_sandbox.base}/connect/token", "page_size": 10, "pages_per_batch": 2,
+             "prefetch": False, **(config or {})})
         integration = Integration.objects.create(
             organization=organization or org, name=f"KiotViet {retailer}", code=retailer[:90], provider="kiotviet",
             base_url=kv_sandbox.base, config=full_config, **values)

@@ -45,7 +45,7 @@ def sync(api, org, full: bool) -> dict[str, SyncJob]:
 
 
 def test_full_incremental_delete_push_and_webhooks(worker, kv, kv_sandbox, api, org):
-    connector = kv(sizes=SIZES)
+    connector = kv(sizes=SIZES, config={"prefetch": True})
     integ = connector.integration
 
     jobs = sync(api, org, full=True)
@@ -104,7 +104,8 @@ def test_full_incremental_delete_push_and_webhooks(worker, kv, kv_sandbox, api, 
 
 
 def test_faults_still_end_with_exactly_the_sandbox_records(worker, kv, kv_sandbox, api, org):
-    connector = kv(sizes=SIZES, config={"page_size": 4})  # more requests, so every kind of fault shows
+    # Smaller pages: more requests, so every kind of fault shows; reads prefetched in a thread.
+    connector = kv(sizes=SIZES, config={"page_size": 4, "prefetch": True})
     # 20% of requests fail (5xx, 429 + Retry-After, hangs past the client's timeout), and the token
     # is revoked mid-sync.
     kv_sandbox.control(connector, "fault_rate", rate=0.2, kinds=["status", "rate_limit", "hang"], seed=7,

@@ -238,3 +238,29 @@ def test_invoice_lines_follow_their_invoice(iiko_integration, iiko_sandbox):
     live_lines = InvoiceLine.objects.filter(integration=integration, deleted_at__isnull=True)
     assert not live_lines.filter(invoice__in=[emptied, deleted]).exists()
     assert live_lines.count() == (SIZES["invoices"] - 2) * SIZES["lines"]
+
+
+def test_the_demo_seed_syncs_against_the_sandbox(org, live_server):
+    from connectors.iiko.seed import demo_integrations
+    from integrations.models import Integration
+
+    spec = demo_integrations(live_server.url)[0]
+    integration = Integration.objects.create(organization=org, **spec)
+
+    jobs = sync(integration, ALL)
+
+    assert {job.status for job in jobs.values()} == {JobStatus.COMPLETED}
+    assert live(Invoice, integration).exists() and live(Location, integration).filter(kind="restaurant").exists()
+
+
+def test_a_hanging_server_times_out_and_the_read_is_retried(iiko_integration, iiko_sandbox, settings):
+    settings.CONNECTOR_HTTP_TIMEOUT = 0.5
+    integration = iiko_integration()
+    iiko_sandbox.control("fault", kind="hang", seconds=1.5, path="suppliers")
+
+    job = sync(integration, ["suppliers"])["suppliers"]
+
+    assert job.status == JobStatus.COMPLETED and job.records_created == SIZES["suppliers"]
+    calls = IntegrationLog.objects.filter(sync_job_id=job.pk, action="iiko.suppliers.list").order_by("id")
+    assert [c.status_code for c in calls] == [None, 200] and "timeout" in calls[0].error_message
+    assert iiko_sandbox.stats()["open_seats"] == 0

@@ -16,11 +16,13 @@ import time
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from integrations import api as generic_api
 from integrations import audit
 from integrations.api import IntegrationLogViewSet, QueueUnavailable
 from integrations.auth import acting_user
@@ -38,8 +40,8 @@ ENTITY_STREAMS = {
     "restaurants": ["restaurants"], "stores": ["stores"], "suppliers": ["suppliers"],
     "products": ["product-groups", "products"], "invoices": ["invoices"],
 }
-MAX_WAIT_SECONDS = 20.0
 DEFAULT_CONNECT_WAIT = 10.0
+WAIT = OpenApiParameter("wait", float, description="Wait up to this many seconds (max 20) for the outcome.")
 
 
 def entity_result(job: SyncJob | None) -> dict[str, Any]:
@@ -63,7 +65,52 @@ def _wait(request: Request, default: float = 0.0) -> float:
         wait = math.nan
     if not math.isfinite(wait) or wait < 0:
         raise serializers.ValidationError({"wait": ["A number of seconds."]})
-    return min(wait, MAX_WAIT_SECONDS)
+    return min(wait, generic_api.MAX_TEST_WAIT_SECONDS)  # the generic cap, read now (tests lower it)
+
+
+# --- answers (for the OpenAPI schema) --------------------------------------------------------------
+class EntityResultSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    error_details = serializers.ListField(child=serializers.DictField())
+
+
+class JobSummarySerializer(serializers.Serializer):
+    job_id = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField()
+    error = serializers.CharField(allow_blank=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    result = EntityResultSerializer()
+
+
+class StatusSerializer(serializers.Serializer):
+    integration = serializers.IntegerField()
+    code = serializers.CharField()
+    base_url = serializers.CharField(allow_blank=True)
+    status = serializers.CharField()
+    is_connected = serializers.BooleanField()
+    last_connected_at = serializers.DateTimeField(allow_null=True)
+    connection_error = serializers.CharField(allow_blank=True)
+    last_sync_at = serializers.DateTimeField(allow_null=True)
+    next_sync_at = serializers.DateTimeField(allow_null=True)
+    sync_interval_minutes = serializers.IntegerField()
+    auto_sync_enabled = serializers.BooleanField()
+
+
+class EntityStatusSerializer(StatusSerializer):
+    entities = serializers.DictField(child=JobSummarySerializer())
+
+
+class ConnectAnswerSerializer(StatusSerializer):
+    test = serializers.DictField(help_text='{"status": "done", "ok", "message", ...} or {"status": "queued"}')
+
+
+class SyncAnswerSerializer(JobSummarySerializer):
+    entity_type = serializers.CharField()
+    integration = serializers.IntegerField()
+    jobs = serializers.ListField(child=serializers.IntegerField())
 
 
 class AccountScoped:
@@ -102,6 +149,7 @@ class ConnectView(AccountScoped, APIView):
 
     required_roles = {"POST": Role.ADMIN}
 
+    @extend_schema(request=ConnectSerializer, responses={200: ConnectAnswerSerializer}, parameters=[WAIT])
     def post(self, request: Request, account_id: str) -> Response:
         body = ConnectSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -183,6 +231,7 @@ def latest_jobs(integration: Integration) -> dict[str, SyncJob]:
 class StatusView(AccountScoped, APIView):
     """The connection and each entity's latest sync (its result in the seed's shape)."""
 
+    @extend_schema(responses={200: EntityStatusSerializer})
     def get(self, request: Request, account_id: str) -> Response:
         integration = self.integration(request)
         jobs = latest_jobs(integration)
@@ -195,6 +244,8 @@ class SyncView(AccountScoped, APIView):
 
     required_roles = {"POST": Role.MANAGER}
 
+    @extend_schema(request=None, responses={200: SyncAnswerSerializer, 202: SyncAnswerSerializer},
+                   parameters=[WAIT, OpenApiParameter("full", bool, description="Read everything again.")])
     def post(self, request: Request, account_id: str, entity_type: str) -> Response:
         from syncjobs.services import start_sync
 

@@ -32,6 +32,7 @@ from .client import KiotVietConnector
 
 PROVIDER = KiotVietConnector.provider
 SYNC_SETTINGS = ("auto_sync_enabled", "sync_interval_minutes", "config")
+DEFAULT_INTERVAL_MINUTES = 30
 
 
 def _belongs(request: Request, org_ref: str) -> bool:
@@ -113,7 +114,9 @@ class ConfigView(KiotVietView):
     def post(self, request: Request, organization_id: str | None = None) -> Response:
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        # KiotViet's default schedule: every 30 minutes (the core has no per-connector default).
         data = {"name": "KiotViet", "code": PROVIDER, "type": KiotVietConnector.integration_type,
+                "auto_sync_enabled": True, "sync_interval_minutes": DEFAULT_INTERVAL_MINUTES,
                 **request.data, "provider": PROVIDER}
         viewset = self.viewset(request, "create")
         ser = IntegrationSerializer(data=data, context={"request": request, "view": viewset})

@@ -142,6 +142,7 @@ class KiotVietStream(Stream):
 
     def pages(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> Iterator[Page]:
         since, skip = self.start(ctx, cursor, full)
+        read_from = since
         page_size = int(ctx.config.get("page_size", 100))
         per_batch = int(ctx.config.get("pages_per_batch", 10))
         removed: dict[str, None] = {}
@@ -171,7 +172,12 @@ class KiotVietStream(Stream):
                 batch, pages = [], 0
             if done:
                 break
-        yield Page(records=[], cursor={"since": since, "skip": skip}, deleted_ids=list(removed))
+        yield Page(records=[], cursor={"since": since, "skip": skip},
+                   deleted_ids=self.removed(ctx, read_from, list(removed)))
+
+    def removed(self, ctx: SyncContext, since: str, listed: list[str]) -> list[str]:
+        """Ids deleted since ``since``: what the list answers said (a subclass may ask elsewhere)."""
+        return listed
 
     def page(self, ctx: SyncContext, records: list[Any], cursor: dict[str, Any]) -> Page:
         return Page(records=records, cursor=cursor, extra=self.extra_rows(records))
@@ -224,6 +230,17 @@ class StockStream(KiotVietStream):
                              "reserved": inv.get("reserved") if isinstance(inv, dict) else None,
                              "modifiedDate": item.get("modifiedDate")})
         return Page(records=rows, cursor=cursor)
+
+    def removed(self, ctx: SyncContext, since: str, listed: list[str]) -> list[str]:
+        """``/productOnHands`` lists no removed ids: a deleted product's stock rows, from the product list's."""
+        params = {"pageSize": 1, "lastModifiedFrom": since, "includeRemoveIds": "true"}
+        products = ctx.connector.get("products", action="kiotviet.stock.removed", params=params)
+        gone = [str(p) for p in (products.get("removeId") or [] if isinstance(products, dict) else [])]
+        if not gone:
+            return []
+        branches = ctx.connector.get("branches", action="kiotviet.stock.branches", params={"pageSize": 100})
+        ids = [str(b["id"]) for b in (branches.get("data") or []) if isinstance(b, dict) and b.get("id")]
+        return [f"{pid}:{bid}" for pid in gone for bid in ids]
 
 
 class DocumentStream(KiotVietStream):

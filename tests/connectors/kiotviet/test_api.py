@@ -23,7 +23,7 @@ def integration(api, org):
 
 def test_create_read_update_delete_the_config(api, org, integration):
     body = api.get(f"{BASE}/config/{org.slug}").json()
-    assert body["provider"] == "kiotviet" and body["sync_interval_minutes"] == 30
+    assert body["provider"] == "kiotviet" and body["sync_interval_minutes"] == 30 and body["auto_sync_enabled"]
     assert body["credentials"]["client_secret"] != CREDS["client_secret"]  # masked, never returned
     assert body["config"]["token_url"] == "https://id.kiotviet.vn/connect/token"
     assert body["config"]["page_size"] == 100 and body["config"]["webhook_events"]

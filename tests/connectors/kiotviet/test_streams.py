@@ -56,6 +56,8 @@ def test_incremental_reads_only_changes_and_removed_ids(kv, kv_sandbox):
     # The 2-second overlap re-reads the last generated products (1 s apart in the sandbox) too.
     assert set(changed) <= set(records) and records[-2:] == changed
     assert [i for p in pages for i in p.deleted_ids] == [str(d) for d in deleted] == ["1000023"]
+    stock_gone = [i for p in read_all(connector, "stock", {"since": cursor["since"]}) for i in p.deleted_ids]
+    assert stock_gone == ["1000023:3101", "1000023:3102", "1000023:3103"]  # its stock, in every branch
 
 
 def test_a_resumed_read_continues_exactly_after_its_checkpoint(kv):

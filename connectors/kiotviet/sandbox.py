@@ -734,6 +734,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the KiotViet sandbox standalone.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--shared-cache", action="store_true",
+                        help="keep the state in the hub's cache (Redis) instead of this process's memory")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "true")
@@ -751,6 +753,11 @@ def main(argv: list[str] | None = None) -> None:
             return
 
     settings.ROOT_URLCONF = __name__
+    if not args.shared_cache:
+        # One process: its own memory holds the state, out of reach of anything that clears the
+        # shared cache (a test run's cache.clear() would reset every retailer mid-benchmark).
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                       "LOCATION": "kiotviet-sandbox"}}
     print(f"KiotViet sandbox on http://{args.host}:{args.port}/ (token: /connect/token; "
           f"client_secret = client_id + '-secret'; any Retailer name)", flush=True)
     httpd = ThreadedWSGIServer((args.host, args.port), QuietNoDelayHandler)

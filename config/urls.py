@@ -6,8 +6,11 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+import events.urls
+import files.urls
 import health.urls
 import integrations.urls
+import notifications.urls
 import payments.urls
 import records.urls
 import syncjobs.urls
@@ -27,7 +30,8 @@ def healthz(request):
 def _api_v1() -> list:
     """Each app's router and plain API views, all under /api/v1/."""
     routes: list = []
-    for module in (integrations.urls, syncjobs.urls, webhooks.urls, records.urls, payments.urls):
+    for module in (integrations.urls, syncjobs.urls, webhooks.urls, records.urls, payments.urls,
+                   notifications.urls, events.urls, files.urls):
         routes += module.router.urls + getattr(module, "api_urlpatterns", [])
     return routes
 

@@ -144,3 +144,56 @@ def test_prometheus_metrics(org, smtp_integration, client):
                  "hub_provider_calls_window", "hub_provider_call_latency_ms_avg", "hub_notifications_window"):
         assert name in text
     assert 'hub_provider_calls_window{outcome="error",provider="smtp"} 1.0' in text
+
+
+WHSEC = "whsec_" + "c2VjcmV0LWtleS1vZi0yNC1ieXRlcyE="
+
+
+def test_webhook_subscriptions_through_the_api(org, other_org, api_client_for):
+    admin, viewer = api_client_for(org, "admin"), api_client_for(org, "viewer")
+    body = {"name": "ERP hook", "kind": "webhook", "target": "https://erp.example/hooks", "connection": WHSEC,
+            "event_types": ["record.*", "sync.finished"]}
+    assert viewer.post("/api/v1/event-destinations", body, format="json").status_code == 403
+    for bad in ({"connection": "nope"}, {"target": "ftp://x"}, {"connection": "whsec_AAAA"},
+                {"options": {"a": {"nested": 1}}}, {"connection": ""}):
+        resp = admin.post("/api/v1/event-destinations", {**body, **bad}, format="json")
+        assert resp.status_code == 400, bad
+    resp = admin.post("/api/v1/event-destinations", body, format="json")
+    assert resp.status_code == 201
+    data = resp.json()
+    assert "connection" not in data and data["has_connection"] is True
+    assert Destination.objects.get(pk=data["id"]).connection == WHSEC  # stored (encrypted at rest)
+    assert viewer.get(f"/api/v1/event-destinations/{data['id']}").status_code == 200
+    # Changing the name keeps the secret.
+    assert admin.patch(f"/api/v1/event-destinations/{data['id']}", {"name": "ERP"}, format="json").status_code == 200
+    assert Destination.objects.get(pk=data["id"]).connection == WHSEC
+    other = api_client_for(other_org, "admin")
+    assert other.get(f"/api/v1/event-destinations/{data['id']}").status_code == 404
+    assert other.get("/api/v1/event-destinations").json()["count"] == 0
+
+
+def test_event_deliveries_log_and_replay(org, api_client_for):
+    from events.models import EventDelivery, OutboxEvent
+
+    dest = Destination.objects.create(organization=org, name="s", kind="redis_stream", target="x",
+                                      connection="redis://127.0.0.1:1/0")
+    event = OutboxEvent.objects.create(organization=org, type="hub.test", aggregate="a", data={"message": "m"})
+    delivery = EventDelivery.objects.create(event=event, destination=dest, organization=org, status="failed",
+                                            attempts=12, last_error="redis: ConnectionError")
+    viewer, manager = api_client_for(org, "viewer"), api_client_for(org, "manager")
+    (row,) = viewer.get("/api/v1/event-deliveries?status=failed").json()["results"]
+    assert row["event_type"] == "hub.test" and row["last_error"] == "redis: ConnectionError"
+    assert viewer.post(f"/api/v1/event-deliveries/{delivery.pk}/replay").status_code == 403
+    resp = manager.post(f"/api/v1/event-deliveries/{delivery.pk}/replay")
+    assert resp.status_code == 202 and resp.json()["status"] == "pending"
+
+
+def test_messages_and_files_are_listed_per_organization(org, other_org, api_client_for, smtp_integration):
+    from notifications.services import send
+
+    smtp_integration(org, 2525)
+    send(org, "email", ["a@example.com"], context={"subject": "s", "body": "b"})
+    (msg,) = api_client_for(org, "viewer").get("/api/v1/notifications").json()["results"]
+    assert msg["deliveries"][0]["recipient"] == "a@example.com"
+    assert api_client_for(other_org, "viewer").get("/api/v1/notifications").json()["count"] == 0
+    assert api_client_for(org, "viewer").get("/api/v1/files").json()["count"] == 0

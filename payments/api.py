@@ -22,6 +22,7 @@ from integrations.models import Integration, IntegrationStatus, Role
 from . import reconciliation, services
 from .models import PaymentTransaction
 from .serializers import (
+    MAX_ID,
     PaymentCreateSerializer,
     PaymentDetailSerializer,
     PaymentSerializer,
@@ -59,8 +60,10 @@ class ReconciliationQuery(forms.Form):
 
 
 def resolve_gateway(organization, ref: int | str) -> Integration:
+    if isinstance(ref, str) and ("\x00" in ref or len(ref) > 100):
+        raise exceptions.ValidationError({"integration": "No such integration."})
     qs = Integration.objects.filter(organization=organization)
-    is_id = isinstance(ref, int) or (ref.isascii() and ref.isdigit())
+    is_id = isinstance(ref, int) or (ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID)
     integration = qs.filter(pk=int(ref)).first() if is_id else qs.filter(code=ref).first()
     if integration is None:
         raise exceptions.ValidationError({"integration": f"No integration {ref!r} in this organization."})

@@ -48,12 +48,24 @@ class PaymentDetailSerializer(PaymentSerializer):
         return dict((obj.data or {}).get("checkout") or {})
 
 
+MAX_ID = 2**63 - 1  # PostgreSQL's bigint: a larger id must be a 400, not a database error
+
+
+def no_nul(value: str) -> None:
+    if "\x00" in value:  # PostgreSQL refuses NUL in text
+        raise serializers.ValidationError("NUL characters are not allowed.")
+
+
 class GatewayRefField(serializers.Field):
     """An integration of the caller's organization by id or code."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, bool) or not isinstance(data, int | str) or data == "":
             raise serializers.ValidationError("An integration id or code.")
+        if isinstance(data, int) and not 1 <= data <= MAX_ID:
+            raise serializers.ValidationError("No such integration.")
+        if isinstance(data, str) and (len(data) > 100 or "\x00" in data):
+            raise serializers.ValidationError("No such integration.")
         return data
 
 
@@ -64,18 +76,18 @@ class PaymentCreateSerializer(serializers.Serializer):
                                                    "could not be reached.")
     amount = MinorUnitsField(min_value=1, max_value=10**15, required=False)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
-    reference = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    order = serializers.IntegerField(required=False, min_value=1)
-    invoice = serializers.IntegerField(required=False, min_value=1)
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    payment_method = serializers.CharField(max_length=255, required=False)
-    return_url = serializers.URLField(required=False)
+    reference = serializers.CharField(max_length=255, required=False, allow_blank=True, default="",
+                                      validators=[no_nul])
+    order = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    invoice = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
+                                        validators=[no_nul])
+    payment_method = serializers.CharField(max_length=255, required=False, validators=[no_nul])
+    return_url = serializers.URLField(required=False, validators=[no_nul])
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("integration" in attrs) == ("integrations" in attrs):
             raise serializers.ValidationError({"integration": "Give integration or integrations (not both)."})
-        if "\x00" in attrs.get("reference", "") + attrs.get("description", ""):
-            raise serializers.ValidationError({"reference": "NUL characters are not allowed."})
         return attrs
 
 
@@ -85,6 +97,6 @@ class RefundSerializer(serializers.Serializer):
 
 class TestPaymentSerializer(serializers.Serializer):
     integration = GatewayRefField(required=False)
-    provider = serializers.CharField(max_length=64, required=False)
+    provider = serializers.CharField(max_length=64, required=False, validators=[no_nul])
     amount = MinorUnitsField(min_value=1, max_value=10**12, required=False)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)

@@ -230,3 +230,23 @@ def test_gateway_integrations_through_the_integrations_api(api, provider, creden
     bad = api.post("/api/v1/integrations", {"name": "x", "code": f"{provider}-bad", "type": "payment_gateway",
                                             "provider": provider, "credentials": {}}, format="json")
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("body", [
+    {"integration": 2**70, "amount": 1, "currency": "USD"},
+    {"integration": "a\x00b", "amount": 1, "currency": "USD"},
+    {"integration": "stripe", "amount": 1, "currency": "USD", "reference": "x\x00"},
+    {"integration": "stripe", "amount": 1, "currency": "USD", "order": 2**70},
+    {"integrations": [], "amount": 1, "currency": "USD"},
+    {"integration": "stripe", "integrations": ["stripe"], "amount": 1, "currency": "USD"},
+])
+def test_hostile_input_is_a_400(api, stripe, body):
+    assert create(api, **body).status_code == 400
+
+
+def test_hostile_queries_are_not_500s(api, stripe):
+    for params in ({"reference": "x\x00"}, {"integration": 2**70}, {"created_after": "99999-01-01"}):
+        assert api.get("/api/v1/payments", params).status_code in (200, 400), params
+    for params in ({"integration": "x\x00"}, {"integration": str(2**70)}, {"start": "2026-13-01"}):
+        assert api.get("/api/v1/payments/reconciliation", params).status_code == 400, params
+    assert api.post("/api/integrations/test/payment", {"provider": "a\x00"}, format="json").status_code == 400

@@ -62,6 +62,12 @@ for _name, _version in SCHEMAS:
     CURRENT[_name] = max(_version, CURRENT.get(_name, 0))
 
 
+# Long top-level arrays (a page's external ids) are validated on their first items only: checking
+# 1,000 ids item by item cost ~20 ms per event on the sync write path, and our producers build those
+# lists from one typed source. Shape, types and every other field are still checked.
+ARRAY_SAMPLE = 20
+
+
 class SchemaError(ValueError):
     pass
 
@@ -76,6 +82,8 @@ def validate(name: str, data: Any, version: int | None = None) -> int:
     version = version or CURRENT.get(name)
     if version is None or (name, version) not in SCHEMAS:
         raise SchemaError(f"unknown event type {name!r} v{version}")
+    if isinstance(data, dict):
+        data = {k: v[:ARRAY_SAMPLE] if isinstance(v, list) and len(v) > ARRAY_SAMPLE else v for k, v in data.items()}
     errors = sorted(_validator(name, version).iter_errors(data), key=lambda e: list(e.path))
     if errors:
         first = errors[0]

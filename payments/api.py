@@ -4,14 +4,17 @@ and the seed's ``POST /api/integrations/test/payment``. Scoped to the caller's o
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 import django_filters
 from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, renderers, status
 from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from connectors.errors import ConfigError, ConnectorError
 from integrations.api_base import OrgScopedViewSet
@@ -136,6 +139,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScoped
         return {"list": PaymentSerializer, "create": PaymentCreateSerializer,
                 "refund": RefundSerializer}.get(self.action, PaymentDetailSerializer)
 
+    @extend_schema(request=PaymentCreateSerializer, responses={201: PaymentDetailSerializer})
     def create(self, request):
         """Create a payment at a gateway (or the first reachable of ``integrations``)."""
         ser = PaymentCreateSerializer(data=request.data)
@@ -143,6 +147,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScoped
         body, code = start(request, ser.validated_data)
         return Response(body, status=code)
 
+    @extend_schema(request=RefundSerializer, responses={200: PaymentDetailSerializer})
     @action(detail=True, methods=["post"])
     def refund(self, request, pk=None):
         """Refund ``amount`` (minor units; default: what is left) through the gateway."""
@@ -157,6 +162,8 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScoped
             return Response(error_body("gateway_error", exc.message, {"kind": exc.kind}), status=502)
         return Response(PaymentDetailSerializer(tx).data)
 
+    @extend_schema(parameters=[OpenApiParameter("integration", str), OpenApiParameter("start", datetime),
+                               OpenApiParameter("end", datetime)], responses={200: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["get"], renderer_classes=[renderers.JSONRenderer, CSVRenderer])
     def reconciliation(self, request):
         """Transactions of a period (``start``, ``end``; ``integration`` id or code) matched to our orders and
@@ -174,12 +181,14 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScoped
         return response
 
 
-class TestPaymentView(APIView):
+class TestPaymentView(GenericAPIView):
     """POST /api/integrations/test/payment: a test-mode payment through a test-mode gateway of the
     organization (``integration`` or ``provider`` to choose). A live gateway is refused."""
 
     required_roles = {"POST": Role.MANAGER}
+    serializer_class = TestPaymentSerializer
 
+    @extend_schema(responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         ser = TestPaymentSerializer(data=request.data)
         ser.is_valid(raise_exception=True)

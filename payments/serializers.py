@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import PaymentStateChange, PaymentTransaction
@@ -56,6 +57,7 @@ def no_nul(value: str) -> None:
         raise serializers.ValidationError("NUL characters are not allowed.")
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
 class GatewayRefField(serializers.Field):
     """An integration of the caller's organization by id or code."""
 

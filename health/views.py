@@ -30,6 +30,7 @@ from files.models import StoredFile
 from files.storage import FileRejected, store
 from integrations.errors import Conflict
 from integrations.models import Integration, IntegrationStatus, Role
+from integrations.serializers import contains_nul
 from notifications.models import Delivery, Message
 from notifications.services import NotificationError, send
 from syncjobs.models import SyncJob
@@ -55,6 +56,12 @@ def ok(data: Any, http_status: int = 200) -> Response:
 
 class HubView(APIView):
     required_roles = {"GET": Role.VIEWER, "POST": Role.MANAGER}
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # PostgreSQL stores no NUL in text or JSON: refuse it here rather than fail in the database.
+        if request.method == "POST" and contains_nul(request.data if isinstance(request.data, dict | list) else {}):
+            raise exceptions.ValidationError({"detail": "Null characters are not allowed."})
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)

@@ -140,6 +140,19 @@ class AlertRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .recipients import InvalidRecipient, normalise
+
+        if not isinstance(self.recipients, list) or not self.recipients:
+            raise ValidationError({"recipients": "A list of e-mail addresses or phone numbers."})
+        for value in self.recipients:
+            try:
+                normalise(self.channel, str(value))
+            except InvalidRecipient as exc:
+                raise ValidationError({"recipients": str(exc)}) from None
+
 
 class AlertState(models.Model):
     """An alert that fired for one subject (a stock level): it fires again only after it cleared."""

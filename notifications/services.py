@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from connectors import ratelimit
 from connectors.errors import RateLimitedError
-from connectors.registry import get_connector_class
+from connectors.registry import get_connector_class, providers
 from integrations.models import Integration, IntegrationStatus, Organization
 
 from .defaults import DEFAULT_TEMPLATES
@@ -121,9 +121,21 @@ def send(
 
 
 def provider_chain(organization_id: int, channel: str) -> list[Integration]:
-    """Active providers of the channel, by ``config.priority`` (lower first), then creation."""
-    rows = Integration.objects.filter(organization_id=organization_id, type=channel, status=IntegrationStatus.ACTIVE)
-    return sorted(rows, key=lambda i: (int((i.config or {}).get("priority") or 100), i.pk))
+    """Active providers of the channel, by ``config.priority`` (lower first), then creation.
+
+    Chosen by what the provider's connector sends, whatever ``type`` the integration was given.
+    """
+    codes = [code for code, cls in providers().items() if getattr(cls, "channel", "") == channel]
+    rows = Integration.objects.filter(organization_id=organization_id, provider__in=codes,
+                                      status=IntegrationStatus.ACTIVE)
+    return sorted(rows, key=lambda i: (_priority(i), i.pk))
+
+
+def _priority(integration: Integration) -> int:
+    try:
+        return int((integration.config or {}).get("priority", 100))
+    except (TypeError, ValueError):
+        return 100
 
 
 def channel_limit(channel: str) -> tuple[int, float]:

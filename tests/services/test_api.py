@@ -197,3 +197,11 @@ def test_messages_and_files_are_listed_per_organization(org, other_org, api_clie
     assert msg["deliveries"][0]["recipient"] == "a@example.com"
     assert api_client_for(other_org, "viewer").get("/api/v1/notifications").json()["count"] == 0
     assert api_client_for(org, "viewer").get("/api/v1/files").json()["count"] == 0
+
+
+def test_nul_characters_are_a_400_not_a_500(org, api):
+    for route, body in (("test/notification", {"to": "a@example.com", "context": {"body": "a\x00b"}}),
+                        ("test/event", {"message": "a\x00"}), ("test/sync", {"integration": "x\x00"}),
+                        ("test/file", {"name": "a\x00.txt", "content": "x"})):
+        resp = api.post(f"/api/integrations/{route}", body, format="json")
+        assert resp.status_code == 400, route

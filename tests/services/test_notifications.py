@@ -234,3 +234,18 @@ def test_a_send_lost_with_its_worker_is_marked_unknown_not_resent(org, smtp_serv
     assert message.status == "failed" and message.deliveries.get().status == DeliveryStatus.UNKNOWN
     services.deliver(message.pk)
     assert smtp_server.messages == []
+
+
+def test_a_provider_is_chosen_by_what_it_sends_not_by_the_type_field(org, smtp_server, make_integration):
+    make_integration(org, "smtp", type="api", config={"host": "127.0.0.1", "port": smtp_server.port,
+                                                      "from_email": "a@acme.test", "priority": "junk"})
+    assert _deliver(services.send(org, "email", ["a@example.com"], context={"subject": "s", "body": "b"})).status \
+        == "sent"
+
+
+def test_alert_rule_recipients_are_checked(org):
+    from django.core.exceptions import ValidationError
+
+    rule = AlertRule(organization=org, name="r", channel="sms", recipients=["not a phone"])
+    with pytest.raises(ValidationError):
+        rule.full_clean()

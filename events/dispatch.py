@@ -57,11 +57,17 @@ def publish_destination(dest_id: int, batch: int | None = None) -> int:
     """Publish the destination's pending deliveries in order; return how many were delivered."""
     if not _claim(dest_id):
         return 0
-    batch = batch or int(settings.EVENTS_BATCH_SIZE)
     delivered = 0
     try:
         dest = Destination.objects.get(pk=dest_id)
         publisher = PUBLISHERS[dest.kind]
+        if batch is None:
+            batch = int(settings.EVENTS_BATCH_SIZE)
+            if dest.kind == "webhook":
+                # One HTTP call per event, each up to the timeout: keep a batch well inside the lease
+                # (renewed between batches), or a second worker could take the destination over.
+                lease, timeout = float(settings.EVENTS_LEASE_SECONDS), float(settings.EVENTS_PUBLISH_TIMEOUT)
+                batch = max(1, min(batch, int(lease / (2 * timeout))))
         while True:
             pending = list(EventDelivery.objects.filter(destination=dest, status=DeliveryStatus.PENDING)
                            .select_related("event").order_by("event_id")[:batch])

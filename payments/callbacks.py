@@ -38,11 +38,10 @@ def read_body(request: HttpRequest) -> bytes:
     return request.read(MAX_BODY)
 
 
-def receive(request: HttpRequest, key: str, provider: str, integration: Integration | None,
-            body: bytes) -> GatewayCallback:
+def receive(request: HttpRequest, key: str, provider: str, integration: Integration, body: bytes) -> GatewayCallback:
     """Store the call (``body`` as read, or with a secret it carries masked) and commit it."""
     return GatewayCallback.objects.create(
-        organization_id=integration.organization_id if integration else None,
+        organization_id=integration.organization_id,
         integration=integration,
         provider=provider,
         endpoint=masked_endpoint(request.path, key)[:500],

@@ -47,6 +47,10 @@ def shop_api(request: HttpRequest, key: str) -> HttpResponse:
     action = fields.get("action", "")
     body = {"click_trans_id": _echo_id(fields.get("click_trans_id", "")),
             "merchant_trans_id": fields.get("merchant_trans_id", "")}
+    if integration is None:
+        # No integration behind this URL: nothing of ours to record (and no table to fill for anyone).
+        log.warning("click call for unknown key %s… from %s", key[:6], request.META.get("REMOTE_ADDR"))
+        return JsonResponse({**body, "error": shop.SIGN_FAILED, "error_note": shop.NOTES[shop.SIGN_FAILED]})
     try:
         callback = callbacks.receive(request, key, PROVIDER, integration, raw)
     except DatabaseError:
@@ -55,8 +59,6 @@ def shop_api(request: HttpRequest, key: str) -> HttpResponse:
     tx = None
     id_name = "merchant_confirm_id" if action == shop.COMPLETE else "merchant_prepare_id"
     try:
-        if integration is None:
-            raise shop.ClickError(shop.SIGN_FAILED)
         shop.verify(fields, integration)
         if integration.status == IntegrationStatus.INACTIVE:
             raise shop.ClickError(shop.UPDATE_FAILED)
@@ -70,7 +72,7 @@ def shop_api(request: HttpRequest, key: str) -> HttpResponse:
         exists = tx is not None and tx.pk and PaymentTransaction.objects.filter(pk=tx.pk).exists()
         body[id_name] = tx.pk if exists else None  # (one opened by this call was rolled back with it)
     except Exception:  # noqa: BLE001 - Click gets its protocol's error (and repeats), never a 500
-        log.exception("click %s failed for integration %s", action, integration and integration.pk)
+        log.exception("click %s failed for integration %s", action, integration.pk)
         code = shop.UPDATE_FAILED
         body[id_name] = None
     body.update(error=code, error_note=shop.NOTES[code])

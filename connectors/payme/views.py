@@ -58,6 +58,11 @@ def rpc(request: HttpRequest, key: str) -> HttpResponse:
         payload = json.loads(raw)
     except ValueError:
         payload = None
+    if integration is None:
+        # No integration behind this URL: nothing of ours to record (and no table to fill for anyone).
+        log.warning("payme call for unknown key %s… from %s", key[:6], request.META.get("REMOTE_ADDR"))
+        request_id = payload.get("id") if isinstance(payload, dict) else None
+        return JsonResponse(_reply(request_id, error=PaymeError(INSUFFICIENT_PRIVILEGE)))
     try:
         callback = callbacks.receive(request, key, PROVIDER, integration, _stored_body(raw, payload))
     except DatabaseError:
@@ -70,7 +75,7 @@ def rpc(request: HttpRequest, key: str) -> HttpResponse:
     try:
         if not isinstance(payload, dict):
             raise PaymeError(PARSE_ERROR)
-        if integration is None or not merchant.authorized(request.META.get("HTTP_AUTHORIZATION", ""), integration):
+        if not merchant.authorized(request.META.get("HTTP_AUTHORIZATION", ""), integration):
             raise PaymeError(INSUFFICIENT_PRIVILEGE)
         if integration.status == IntegrationStatus.INACTIVE:
             raise PaymeError(SYSTEM_ERROR, "integration inactive")
@@ -88,7 +93,7 @@ def rpc(request: HttpRequest, key: str) -> HttpResponse:
     except PaymeError as exc:
         body, code = _reply(request_id, error=exc), exc.code
     except Exception:  # noqa: BLE001 - Payme gets its protocol's "system error" (and repeats), never a 500
-        log.exception("payme %s failed for integration %s", method, integration and integration.pk)
+        log.exception("payme %s failed for integration %s", method, integration.pk)
         body, code = _reply(request_id, error=PaymeError(SYSTEM_ERROR)), SYSTEM_ERROR
     try:
         callbacks.answer(callback, body, method=method or "?", error_code=code, tx=tx)

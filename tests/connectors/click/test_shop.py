@@ -165,3 +165,9 @@ def test_an_unexpected_failure_is_minus_7_not_a_500(client, click, payment, monk
 
     monkeypatch.setitem(views.HANDLERS, "0", broken)
     assert prepare(client, click)["error"] == -7
+
+
+def test_unknown_endpoint_key_is_minus_1_and_stores_nothing(client, click, payment):
+    click.webhook_key = "nope"
+    assert prepare(client, click)["error"] == -1
+    assert not GatewayCallback.objects.exists()

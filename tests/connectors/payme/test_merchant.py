@@ -76,9 +76,10 @@ def test_test_mode_uses_the_test_key(client, org):
     assert_error(payme_call(client, payme, "CheckTransaction", {"id": "x"}, key="test-" + PAYME_KEY), -31003)
 
 
-def test_unknown_endpoint_key_is_32504(client, payme):
+def test_unknown_endpoint_key_is_32504_and_stores_nothing(client, payme):
     payme.webhook_key = "nope"
     assert_error(payme_call(client, payme, "CheckTransaction", {"id": "x"}), -32504)
+    assert not GatewayCallback.objects.exists()
 
 
 def test_parse_error_invalid_request_and_unknown_method(client, payme):

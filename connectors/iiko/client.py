@@ -119,18 +119,20 @@ class IikoConnector(Connector):
     def call(self, method: str, path: str, *, action: str, params: dict[str, Any] | None = None,
              data: dict[str, Any] | None = None) -> requests.Response:
         """One API call with the token as the ``key`` query parameter, renewed once on a 401."""
+
+        def send(token: dict[str, Any]) -> requests.Response:
+            return self.http.request(method, f"{API}{path}", action=action, auth=False, idempotent=True,
+                                     params={**(params or {}), "key": token["access_token"]}, data=data)
+
         token = self.http.token()
-        for attempt in (1, 2):
+        try:
             try:
-                return self.http.request(method, f"{API}{path}", action=action, auth=False, idempotent=True,
-                                         params={**(params or {}), "key": token["access_token"]}, data=data)
+                return send(token)
             except AuthError:
-                if attempt == 2:
-                    raise
-                token = self.http.renew_token(stale=token)
-            except FatalError as exc:
-                raise self._licence_error(exc) from None
-        raise AssertionError("unreachable")
+                # The session expired (idle ~1 h) or the server restarted: log in again, once.
+                return send(self.http.renew_token(stale=token))
+        except FatalError as exc:
+            raise self._licence_error(exc) from None
 
     def get_xml_list(self, path: str, root: str, item: str, *, action: str, params: dict[str, Any] | None = None,
                      force_list: tuple[str, ...] = ()) -> list[dict[str, Any]]:

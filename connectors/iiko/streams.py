@@ -174,8 +174,10 @@ class InvoiceStream(Stream):
             for first in range(0, len(documents), page_size):
                 chunk = documents[first:first + page_size]
                 last = first + page_size >= len(documents)
-                live = [d for d in chunk if text(d.get("status")) != "DELETED"]
-                yield Page(records=live, deleted_ids=[i for i in (_id(d) for d in chunk if d not in live) if i],
+                live, deleted = [], []
+                for doc in chunk:
+                    (deleted if text(doc.get("status")) == "DELETED" else live).append(doc)
+                yield Page(records=live, deleted_ids=[i for i in map(_id, deleted) if i],
                            cursor=mark if last else None, extra={"records.InvoiceLine": _lines(live)})
 
 

@@ -97,3 +97,35 @@ def test_concurrent_api_creates_with_one_idempotency_key_make_one_payment(live_s
                                                   timeout=30).status_code)
     assert set(statuses) <= {201, 409} and 201 in statuses
     assert PaymentTransaction.objects.filter(organization=org).count() == 1
+
+
+def test_one_stripe_event_delivered_many_times_at_once_is_stored_and_processed_once(live_server, org):
+    import json
+    import time
+
+    from connectors.stripe.sandbox import stripe_signature
+    from integrations.models import Integration
+    from webhooks.models import WebhookEvent
+    from webhooks.processing import process_batch
+
+    secret = "whsec_concurrent"
+    stripe = Integration.objects.create(organization=org, name="s", code="s", provider="stripe",
+                                        credentials={"secret_key": "sk_test_concurrent01"}, webhook_secret=secret)
+    tx = PaymentTransaction.objects.create(organization=org, integration=stripe, provider="stripe", amount=100,
+                                           currency="USD")
+    body = json.dumps({"id": "evt_once", "object": "event", "type": "payment_intent.succeeded", "data": {"object": {
+        "id": "pi_once", "object": "payment_intent", "status": "succeeded", "amount": 100,
+        "metadata": {"hub_payment_id": str(tx.pk)}}}}).encode()
+    url = f"{live_server.url}/api/webhooks/receive/{stripe.webhook_key}"
+
+    def deliver(i: int) -> str:
+        signature = stripe_signature(secret, body, int(time.time()))
+        headers = {"Content-Type": "application/json", "Stripe-Signature": signature}
+        return requests.post(url, data=body, headers=headers, timeout=30).json()["status"]
+
+    statuses = at_once(N, deliver)
+    assert sorted(statuses) == ["accepted"] + ["duplicate"] * (N - 1)
+    assert WebhookEvent.objects.filter(integration=stripe).count() == 1
+    process_batch()
+    tx.refresh_from_db()
+    assert tx.state == PaymentState.PAID and tx.history.filter(to_state="paid").count() == 1

@@ -171,3 +171,27 @@ def test_unknown_endpoint_key_is_minus_1_and_stores_nothing(client, click, payme
     click.webhook_key = "nope"
     assert prepare(client, click)["error"] == -1
     assert not GatewayCallback.objects.exists()
+
+
+def test_a_crash_after_complete_is_resolved_by_the_repeat(client, click, payment, monkeypatch):
+    from payments import callbacks
+
+    prepared = prepare(client, click)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("process died before answering")
+
+    monkeypatch.setattr(callbacks, "answer", crash)
+    fields = click_fields(1, merchant_trans_id=REF, amount="10000", prepare_id=str(prepared["merchant_prepare_id"]))
+    from urllib.parse import urlencode
+
+    response = client.post(f"/api/payments/click/{click.webhook_key}", urlencode(fields),
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 500
+    monkeypatch.undo()
+    payment.refresh_from_db()
+    assert payment.state == PaymentState.PAID
+    # Click repeats the Complete: "already paid" (-4) is the spec's answer for a confirmed transaction.
+    again = click_call(client, click, fields)
+    assert (again["error"], again["merchant_confirm_id"]) == (-4, payment.pk)
+    assert GatewayCallback.objects.filter(integration=click, answered_at__isnull=True).count() == 1

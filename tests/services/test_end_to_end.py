@@ -68,3 +68,40 @@ def test_an_event_reaches_redis_streams_after_the_commit(worker, org, api_client
     (entry,) = entries
     envelope = json.loads(entry[1][b"envelope"])
     assert envelope["id"] == resp.json()["data"]["id"] and envelope["data"] == {"message": "ping"}
+
+
+def test_a_sync_publishes_its_record_and_finish_events_once(worker, org, api_client_for, live_server, settings):
+    import redis
+
+    from connectors.demo.dataset import credentials_for
+    from integrations.models import Integration
+    from records.models import Product
+    from syncjobs.models import SyncJob
+
+    stream = f"hub-e2e-sync-{uuid.uuid4().hex[:8]}"
+    Destination.objects.create(organization=org, name="stream", kind="redis_stream", target=stream,
+                               connection=settings.REDIS_URL, event_types=["record.*", "sync.finished"])
+    integ = Integration.objects.create(organization=org, name="Demo", code="demo", provider="demo", type="inventory",
+                                       base_url=f"{live_server.url}/sandbox/demo",
+                                       credentials=credentials_for(f"svc-e2e-{uuid.uuid4().hex[:6]}"))
+    resp = api_client_for(org, "manager").post(f"/api/v1/integrations/{integ.pk}/sync", {"full": True},
+                                               format="json")
+    assert resp.status_code == 202
+    jobs = SyncJob.objects.filter(integration=integ)
+    wait_for(lambda: jobs.exists() and not jobs.filter(status__in=["pending", "running"]).exists(), timeout=120,
+             message="the sync jobs")
+    assert set(jobs.values_list("status", flat=True)) == {"completed"}
+    client = redis.Redis.from_url(settings.REDIS_URL)
+
+    def published():
+        envelopes = [json.loads(f[b"envelope"]) for _, f in client.xrange(stream)]
+        done = [e for e in envelopes if e["type"] == "sync.finished"]
+        return envelopes if len(done) == jobs.count() else None
+
+    envelopes = wait_for(published, timeout=60, message="every job's sync.finished")
+    client.delete(stream)
+    product_ids = [i for e in envelopes if e["type"] == "record.created" and e["data"]["model"] == "records.Product"
+                   for i in e["data"]["external_ids"]]
+    stored = set(Product.objects.filter(integration=integ).values_list("external_id", flat=True))
+    assert sorted(product_ids) == sorted(stored) and len(product_ids) == len(stored) > 0  # each once
+    assert len(envelopes) < len(stored)  # events per page, not per record

@@ -11,14 +11,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from integrations.models import IntegrationLog
 from syncjobs.models import SyncJob
 from webhooks.models import WebhookEvent
+
+JOB_BUCKETS = (1, 5, 30, 60, 300, 900, 3600)  # seconds
+CALL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)  # seconds
 
 # In this process only: notifications sent through this process, by provider and outcome.
 NOTIFICATIONS = Counter("hub_process_notifications", "Notification send attempts in this process",
@@ -35,13 +38,17 @@ class HubCollector:
             jobs.add_metric([row["status"]], row["n"])
         yield jobs
 
-        done = SyncJob.objects.filter(completed_at__gte=window, started_at__isnull=False)
-        duration = GaugeMetricFamily("hub_sync_job_duration_seconds_avg",
-                                     "Average duration of sync jobs finished in the window", labels=["status"])
-        for row in done.values("status").annotate(n=Count("id")):
-            jobs_of = [j.duration_seconds or 0 for j in done.filter(status=row["status"]).only(
-                "started_at", "completed_at")[:1000]]
-            duration.add_metric([row["status"]], sum(jobs_of) / len(jobs_of) if jobs_of else 0)
+        # Durations of jobs finished in the window, as a histogram counted in the database.
+        duration = HistogramMetricFamily("hub_sync_job_duration_seconds",
+                                         "Duration of sync jobs finished in the window", labels=["status"])
+        done = (SyncJob.objects.filter(completed_at__gte=window, started_at__isnull=False)
+                .annotate(took=ExpressionWrapper(F("completed_at") - F("started_at"), output_field=DurationField())))
+        for status in done.values_list("status", flat=True).distinct():
+            of = done.filter(status=status)
+            counts = of.aggregate(**{f"le{b}": Count("id", filter=Q(took__lte=timedelta(seconds=b)))
+                                     for b in JOB_BUCKETS}, total=Count("id"), took_sum=Sum("took"))
+            buckets = [(str(b), counts[f"le{b}"]) for b in JOB_BUCKETS] + [("+Inf", counts["total"])]
+            duration.add_metric([status], buckets, (counts["took_sum"] or timedelta()).total_seconds())
         yield duration
 
         records = CounterMetricFamily("hub_records_synced", "Records written by sync jobs", labels=["kind"])
@@ -59,17 +66,19 @@ class HubCollector:
 
         calls = GaugeMetricFamily("hub_provider_calls_window", "Provider calls in the window",
                                   labels=["provider", "outcome"])
-        latency = GaugeMetricFamily("hub_provider_call_latency_ms_avg", "Average provider call latency in the window",
-                                    labels=["provider"])
+        latency = HistogramMetricFamily("hub_provider_call_duration_seconds",
+                                        "Provider call duration in the window", labels=["provider"])
         rows = (IntegrationLog.objects.filter(created_at__gte=window, direction="outbound")
                 .values("integration__provider")
                 .annotate(ok=Count("id", filter=~Q(level="error")), errors=Count("id", filter=Q(level="error")),
-                          avg=Avg("duration_ms")))
+                          total_ms=Sum("duration_ms"),
+                          **{f"le{b}": Count("id", filter=Q(duration_ms__lte=b * 1000)) for b in CALL_BUCKETS}))
         for row in rows:
             provider = row["integration__provider"] or ""
             calls.add_metric([provider, "ok"], row["ok"])
             calls.add_metric([provider, "error"], row["errors"])
-            latency.add_metric([provider], float(row["avg"] or 0))
+            buckets = [(str(b), row[f"le{b}"]) for b in CALL_BUCKETS] + [("+Inf", row["ok"] + row["errors"])]
+            latency.add_metric([provider], buckets, (row["total_ms"] or 0) / 1000)
         yield calls
         yield latency
 

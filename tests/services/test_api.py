@@ -136,14 +136,23 @@ def test_test_sync_checks_the_integration(org, other_org, api, make_integration)
 
 
 def test_prometheus_metrics(org, smtp_integration, client):
+    from syncjobs.models import SyncJob
+
     smtp = smtp_integration(org, 2525)
+    now = timezone.now()
+    SyncJob.objects.create(organization=org, integration=smtp, stream="s", status="completed",
+                           started_at=now - timedelta(seconds=20), completed_at=now)
     IntegrationLog.objects.create(organization=org, integration=smtp, action="smtp.send", level="error",
                                   direction="outbound", duration_ms=40)
     text = client.get("/metrics").content.decode()
     for name in ("hub_sync_jobs", "hub_records_synced_total", "hub_webhook_events_window",
-                 "hub_provider_calls_window", "hub_provider_call_latency_ms_avg", "hub_notifications_window"):
+                 "hub_provider_calls_window", "hub_sync_job_duration_seconds", "hub_notifications_window"):
         assert name in text
     assert 'hub_provider_calls_window{outcome="error",provider="smtp"} 1.0' in text
+    assert 'hub_provider_call_duration_seconds_bucket{le="0.05",provider="smtp"} 1.0' in text
+    assert 'hub_sync_job_duration_seconds_bucket{le="5",status="completed"} 0.0' in text
+    assert 'hub_sync_job_duration_seconds_bucket{le="30",status="completed"} 1.0' in text
+    assert 'hub_sync_job_duration_seconds_sum{status="completed"} 20.0' in text
 
 
 WHSEC = "whsec_" + "c2VjcmV0LWtleS1vZi0yNC1ieXRlcyE="

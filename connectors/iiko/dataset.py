@@ -77,6 +77,7 @@ def new_state(login: str) -> dict[str, Any]:
         "revision": BASE_REVISION,
         "changes": {},  # entity -> {n: {"revision": r, "fields": {...}}}
         "deleted": {},  # entity -> {n: revision}
+        "created": {},  # entity -> [revision of object size+1, of size+2, ...]: objects added later
         "seats": 2,
         "token_ttl": 3600,
         "tokens": {},  # token -> idle expiry (epoch seconds)
@@ -256,14 +257,17 @@ def count_of(state: dict[str, Any], entity: str) -> int:
         return 1
     if entity == "jurpersons":
         return jurpersons(state)
-    return size(state, entity)
+    # Objects created later come after the generated ones; the generated data never depends on them.
+    return size(state, entity) + len(state.get("created", {}).get(entity, []))
 
 
 def record(state: dict[str, Any], entity: str, n: int) -> dict[str, Any]:
     """Object ``n`` with its changes and ``revision``; deleted objects keep ``deleted: true``."""
     rec = GENERATORS[entity](state, n)
+    created = state.get("created", {}).get(entity, [])
+    base = count_of(state, entity) - len(created)
+    revision = created[n - base - 1] if n > base else BASE_REVISION
     change = state["changes"].get(entity, {}).get(str(n))
-    revision = BASE_REVISION
     if change:
         rec.update(change["fields"])
         revision = change["revision"]
@@ -281,8 +285,11 @@ def records(state: dict[str, Any], entity: str, revision_from: int = -1) -> Iter
         for n in range(1, count_of(state, entity) + 1):
             yield record(state, entity, n)
         return
+    base = count_of(state, entity) - len(state.get("created", {}).get(entity, []))
     touched = set(state["changes"].get(entity, {})) | set(state["deleted"].get(entity, {}))
-    for n in sorted(int(k) for k in touched):
+    born = {str(base + i) for i, rev in enumerate(state.get("created", {}).get(entity, []), start=1)
+            if rev > revision_from}
+    for n in sorted(int(k) for k in touched | born):
         if n <= count_of(state, entity):
             rec = record(state, entity, n)
             if rec["revision"] > revision_from:

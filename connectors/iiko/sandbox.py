@@ -12,7 +12,7 @@
   Lists take ``revisionFrom`` (objects with a revision strictly greater; -1 = all).
 - Errors are text/plain, as iiko's: 400 bad parameter, 401 missing/expired key, 403 licence.
 - ``POST _control`` (JSON with the account's login and password; only with DEBUG/TESTING or
-  SANDBOX_CONTROL_ENABLED): sizes, changes, deletions, seats, faults, token expiry, stats.
+  SANDBOX_CONTROL_ENABLED): sizes, new objects, changes, deletions, seats, faults, token expiry, stats.
 
 Data is generated per login by ``dataset``; the password of login L is ``L-password``.
 Run standalone: ``python -m connectors.iiko.sandbox --port 8766`` (routes at the root: ``/resto/api/...``).
@@ -341,6 +341,17 @@ def _control_delete(state: dict[str, Any], body: dict[str, Any]) -> dict[str, An
     return {"deleted": deleted, "revision": state["revision"]}
 
 
+def _control_create(state: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    entity = _entity(body)
+    if entity == "invoices":
+        raise ValueError("invoices are dated: grow them with set_sizes")
+    first = ds.count_of(state, entity) + 1
+    born = state.setdefault("created", {}).setdefault(entity, [])
+    for _ in range(int(body.get("count", 1))):
+        born.append(ds.bump_revision(state))
+    return {"created": list(range(first, ds.count_of(state, entity) + 1)), "revision": state["revision"]}
+
+
 def _control_sizes(state: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     sizes = {k: int(v) for k, v in (body.get("sizes") or {}).items() if k in ds.DEFAULT_SIZES}
     if any(v < 0 or v > ds.MAX_SIZES[k] for k, v in sizes.items()):
@@ -380,6 +391,7 @@ def _stats(state: dict[str, Any], login: str) -> dict[str, Any]:
 
 CONTROL_ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any], str], dict[str, Any]]] = {
     "set_sizes": lambda s, b, login: _control_sizes(s, b),
+    "create": lambda s, b, login: _control_create(s, b),
     "update": lambda s, b, login: _control_update(s, b),
     "delete": lambda s, b, login: _control_delete(s, b),
     "fault": _control_fault,

@@ -264,3 +264,22 @@ def test_a_hanging_server_times_out_and_the_read_is_retried(iiko_integration, ii
     calls = IntegrationLog.objects.filter(sync_job_id=job.pk, action="iiko.suppliers.list").order_by("id")
     assert [c.status_code for c in calls] == [None, 200] and "timeout" in calls[0].error_message
     assert iiko_sandbox.stats()["open_seats"] == 0
+
+
+def test_objects_created_at_the_source_appear_incrementally(iiko_integration, iiko_sandbox):
+    integration = iiko_integration()
+    sync(integration, ALL)
+    lines_before = InvoiceLine.objects.filter(integration=integration).values_list("external_id", "product_id")
+
+    iiko_sandbox.control("create", entity="suppliers", count=2)
+    iiko_sandbox.control("create", entity="products", count=1)
+    jobs = sync(integration, ["suppliers", "products", "invoices"])
+
+    assert (jobs["suppliers"].records_processed, jobs["suppliers"].records_created) == (2, 2)
+    assert (jobs["products"].records_processed, jobs["products"].records_created) == (1, 1)
+    assert live(Supplier, integration).count() == SIZES["suppliers"] + 2
+    assert live(Product, integration).count() == SIZES["products"] + 1
+    # The generated data do not shift when objects are added: invoices are unchanged.
+    assert jobs["invoices"].records_updated == 0
+    assert set(InvoiceLine.objects.filter(integration=integration).values_list("external_id", "product_id")) == \
+        set(lines_before)

@@ -29,7 +29,8 @@ import xmltodict
 
 from connectors.errors import FatalError
 
-ROOT_TAG = re.compile(rb"\A(?:\s|<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<([\w:.-]+)", re.S)
+# The root element's name, after an optional UTF-8 byte-order mark, declaration, comments and doctype.
+ROOT_TAG = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s|<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<([\w:.-]+)", re.S)
 HTML_START = re.compile(rb"\A\s*(?:<!DOCTYPE\s+html|<html)", re.I)
 
 

@@ -44,6 +44,16 @@ def test_an_empty_list_is_empty():
     assert parse_list(answer(b"<corporateItemDtoes></corporateItemDtoes>"), *CORPORATE) == []
 
 
+@pytest.mark.parametrize("content", [
+    b"\xef\xbb\xbf" + "<corporateItemDtoes><corporateItemDto><name>Бар</name></corporateItemDto></corporateItemDtoes>"
+    .encode(),
+    "<?xml version='1.0' encoding='windows-1251'?><corporateItemDtoes><corporateItemDto><name>Бар</name>"
+    "</corporateItemDto></corporateItemDtoes>".encode("cp1251"),
+])
+def test_byte_order_mark_and_declared_encodings(content):
+    assert parse_list(answer(content), *CORPORATE) == [{"name": "Бар"}]
+
+
 def test_missing_and_empty_optional_elements():
     first, second = (mappers.corporate_item(i) for i in parse_list(fixture("stores.many.xml"), *CORPORATE))
 

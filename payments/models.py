@@ -50,7 +50,9 @@ STATE_TIMESTAMP = {
 
 class PaymentTransaction(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="payment_transactions")
+    # SET_NULL: the ledger outlives a deleted gateway integration (``provider`` still says which gateway).
+    integration = models.ForeignKey(Integration, null=True, on_delete=models.SET_NULL,
+                                    related_name="payment_transactions")
     provider = models.CharField(max_length=64)
     # What is being paid: one of our orders or invoices, and/or a free reference (the order number
     # the gateway's account field carries).
@@ -142,7 +144,7 @@ class GatewayCallback(models.Model):
     answered, with the answer we gave. Append-only apart from writing the answer once."""
 
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    integration = models.ForeignKey(Integration, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey(Integration, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     provider = models.CharField(max_length=64)
     method = models.CharField(max_length=64, blank=True, help_text="JSON-RPC method or Click action.")
     endpoint = models.CharField(max_length=500, blank=True)

@@ -84,7 +84,8 @@ def reconcile(organization: Organization, *, integration: Integration | None = N
         elif tx.state in (PaymentState.CANCELLED, PaymentState.REFUNDED) and (fulfilled or tx.data.get("fulfilled")):
             issues.append("cancelled_after_fulfilment")
         rows.append({
-            "transaction": tx.pk, "integration": tx.integration.code, "provider": tx.provider,
+            "transaction": tx.pk, "integration": tx.integration.code if tx.integration else None,
+            "provider": tx.provider,
             "gateway_transaction_id": tx.gateway_transaction_id, "reference": tx.reference, "state": tx.state,
             "amount": tx.amount, "currency": tx.currency, "created_at": tx.created_at.isoformat(),
             "paid_at": tx.paid_at.isoformat() if tx.paid_at else None,

@@ -252,6 +252,8 @@ def refund(tx: PaymentTransaction, amount: int | None = None, *, source: str = "
     """Ask the gateway to refund ``amount`` (default: what is left); its answer/webhook moves the state."""
     if tx.state != PaymentState.PAID:
         raise PaymentConflict(f"a {tx.state} payment cannot be refunded")
+    if tx.integration is None:
+        raise PaymentConflict("the gateway integration of this payment was deleted")
     left = tx.amount - tx.refunded_amount
     amount = left if amount is None else amount
     if amount <= 0 or amount > left:

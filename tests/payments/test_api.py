@@ -250,3 +250,15 @@ def test_hostile_queries_are_not_500s(api, stripe):
     for params in ({"integration": "x\x00"}, {"integration": str(2**70)}, {"start": "2026-13-01"}):
         assert api.get("/api/v1/payments/reconciliation", params).status_code == 400, params
     assert api.post("/api/integrations/test/payment", {"provider": "a\x00"}, format="json").status_code == 400
+
+
+def test_deleting_a_gateway_keeps_its_ledger(api, org):
+    click = click_integration(org)
+    paid = create(api, integration=click.code, amount=100, currency="UZS", reference="KEEP-1").json()
+    PaymentTransaction.objects.filter(pk=paid["id"]).update(state="paid")
+    assert api.delete(f"/api/v1/integrations/{click.pk}").status_code == 204
+    kept = api.get(f"/api/v1/payments/{paid['id']}").json()
+    assert (kept["integration"], kept["provider"], kept["reference"]) == (None, "click", "KEEP-1")
+    assert api.post(f"/api/v1/payments/{paid['id']}/refund", {}, format="json").status_code == 409
+    report = api.get("/api/v1/payments/reconciliation").json()
+    assert [r["integration"] for r in report["rows"]] == [None]

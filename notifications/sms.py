@@ -33,8 +33,3 @@ class SmsConnector(MessagingConnector):
     def provider_error(self, code: Any, text: str, status: int | None = None) -> ConnectorError:
         kind = self.error_codes.get(str(code), "fatal")
         return ERRORS[kind](f"{self.display_name} error {code}: {text}", status_code=status)
-
-    def test_connection(self) -> str:
-        for name in self.credentials_serializer().fields if self.credentials_serializer else ():
-            self.credential(name)
-        return f"{self.display_name} credentials are present (a send proves them; no free check call is used)."

@@ -61,6 +61,17 @@ class SnsConnector(SmsConnector):
             params.update({"MessageAttributes.entry.2.Name": "AWS.SNS.SMS.SenderID",
                            "MessageAttributes.entry.2.Value.DataType": "String",
                            "MessageAttributes.entry.2.Value.StringValue": sender})
+        message_id = self._call(params, "sns.publish").findtext(f"{NS}PublishResult/{NS}MessageId")
+        if not message_id:
+            raise FatalError("SNS answered without a MessageId")
+        return message_id
+
+    def test_connection(self) -> str:
+        self._call({"Action": "GetSMSAttributes", "Version": "2010-03-31"}, "sns.test", idempotent=True)
+        return f"AWS SNS accepted the credentials in {self.config_value('region', 'us-east-1')}."
+
+    def _call(self, params: dict[str, str], action: str, idempotent: bool = False) -> ET.Element:
+        """One signed Query API call; the parsed XML answer, or the SNS error mapped to our kinds."""
         url = self.base_url + "/"
         body = urlencode(params)
         request = AWSRequest(method="POST", url=url, data=body,
@@ -68,17 +79,17 @@ class SnsConnector(SmsConnector):
         credentials = Credentials(self.credential("access_key_id"), self.credential("secret_access_key"))
         SigV4Auth(credentials, "sns", self.config_value("region", "us-east-1")).add_auth(request)
         try:
-            resp = self.http.request("POST", url, action="sns.publish", data=body, auth=False,
+            resp = self.http.request("POST", url, action=action, data=body, auth=False, idempotent=idempotent,
                                      headers=dict(request.headers.items()))
         except ConnectorError as exc:
             code, text = _error(getattr(exc, "response", None))
             if code:
                 raise self.provider_error(code, text, exc.status_code) from exc
             raise
-        message_id = ET.fromstring(resp.content).findtext(f"{NS}PublishResult/{NS}MessageId")  # noqa: S314
-        if not message_id:
-            raise FatalError("SNS answered without a MessageId")
-        return message_id
+        try:
+            return ET.fromstring(resp.content)  # noqa: S314
+        except ET.ParseError:
+            raise FatalError("SNS answered something that is not XML") from None
 
 
 def _error(resp) -> tuple[str, str]:

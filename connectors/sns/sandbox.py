@@ -63,6 +63,11 @@ def query_api(request: HttpRequest) -> HttpResponse:
             return _error(400, "Sender", "Throttling", "Rate exceeded")
         return _error(fault["status"], "Receiver", "InternalError", "injected fault")
     form = request.POST
+    if form.get("Action") == "GetSMSAttributes":
+        return HttpResponse(f'<GetSMSAttributesResponse xmlns="{XMLNS}"><GetSMSAttributesResult><attributes>'
+                            "<entry><key>DefaultSMSType</key><value>Transactional</value></entry></attributes>"
+                            f"</GetSMSAttributesResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId>"
+                            "</ResponseMetadata></GetSMSAttributesResponse>", content_type="text/xml")
     if form.get("Action") != "Publish":
         return _error(400, "Sender", "InvalidAction", f"Could not find operation {form.get('Action')}")
     phone = form.get("PhoneNumber", "")

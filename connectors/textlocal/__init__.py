@@ -34,6 +34,15 @@ class TextLocalConnector(SmsConnector):
         "7": "fatal",  # insufficient credits: another provider can still send
     }
 
+    def test_connection(self) -> str:
+        form = {"apikey": self.credential("api_key")}
+        body = self.http.request("POST", "balance/", action="textlocal.test", data=form, auth=False,
+                                 idempotent=True).json()
+        if body.get("status") != "success":
+            first = (body.get("errors") or [{}])[0]
+            raise self.provider_error(first.get("code"), first.get("message", "failure"))
+        return f"TextLocal balance: {(body.get('balance') or {}).get('sms')} SMS credits."
+
     def send(self, message: Outgoing) -> str:
         sender = message.sender or self.config_value("sender")
         if not sender:

@@ -58,7 +58,16 @@ def send(request: HttpRequest) -> HttpResponse:
     })
 
 
+@csrf_exempt
+def balance(request: HttpRequest) -> HttpResponse:
+    key = request.POST.get("apikey", "")
+    if not key.endswith("-secret") or not kit.check_secret(key.removesuffix("-secret"), key):
+        return _failure(3, "Invalid login details")
+    return JsonResponse({"balance": {"sms": 1000, "mms": 0}, "status": "success"})
+
+
 urlpatterns = [
+    path("balance/", balance, name="textlocal-sandbox-balance"),
     path("send/", send, name="textlocal-sandbox-send"),
     path("_control", kit.control_view(PROVIDER), name="textlocal-sandbox-control"),
 ]

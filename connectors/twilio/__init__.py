@@ -44,8 +44,18 @@ class TwilioConnector(SmsConnector):
         "20500": "transient",
     }
 
-    def send(self, message: Outgoing) -> str:
+    def _auth(self) -> tuple[str, dict[str, str]]:
         sid, token = self.credential("account_sid"), self.credential("auth_token")
+        return sid, {"Authorization": "Basic " + base64.b64encode(f"{sid}:{token}".encode()).decode()}
+
+    def test_connection(self) -> str:
+        sid, headers = self._auth()
+        account = _json(self.http.request("GET", f"2010-04-01/Accounts/{sid}.json", action="twilio.test",
+                                          headers=headers, auth=False))
+        return f"Twilio account {account.get('friendly_name') or sid} is {account.get('status', 'reachable')}."
+
+    def send(self, message: Outgoing) -> str:
+        sid, headers = self._auth()
         form = {"To": message.to, "Body": message.body}
         service = self.config_value("messaging_service_sid")
         if service:
@@ -54,10 +64,9 @@ class TwilioConnector(SmsConnector):
             form["From"] = message.sender or self.config_value("sender")
             if not form["From"]:
                 raise ConfigError("Twilio sender (From number) or messaging_service_sid not configured")
-        basic = base64.b64encode(f"{sid}:{token}".encode()).decode()
         try:
             resp = self.http.request("POST", f"2010-04-01/Accounts/{sid}/Messages.json", action="twilio.send",
-                                     data=form, headers={"Authorization": f"Basic {basic}"}, auth=False)
+                                     data=form, headers=headers, auth=False)
         except FatalError as exc:
             body = _json(getattr(exc, "response", None))
             if body.get("code"):

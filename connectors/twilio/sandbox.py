@@ -27,15 +27,25 @@ def _error(status: int, code: int, message: str) -> JsonResponse:
                          "status": status}, status=status)
 
 
+def _authenticated(request: HttpRequest, sid: str) -> bool:
+    try:
+        user, _, token = base64.b64decode(request.headers.get("Authorization", "")[6:]).decode().partition(":")
+    except ValueError:
+        return False
+    return user == sid and kit.check_secret(sid, token)
+
+
+def account(request: HttpRequest, sid: str) -> HttpResponse:
+    if not _authenticated(request, sid):
+        return _error(401, 20003, "Authenticate")
+    return JsonResponse({"sid": sid, "friendly_name": f"Sandbox {sid[-6:]}", "status": "active", "type": "Full"})
+
+
 @csrf_exempt
 def messages(request: HttpRequest, sid: str) -> HttpResponse:
     if request.method != "POST":
         return _error(405, 20004, "Method not allowed")
-    try:
-        user, _, token = base64.b64decode(request.headers.get("Authorization", "")[6:]).decode().partition(":")
-    except ValueError:
-        user, token = "", ""
-    if user != sid or not kit.check_secret(sid, token):
+    if not _authenticated(request, sid):
         return _error(401, 20003, "Authenticate")
     fault = kit.take_fault(PROVIDER, sid)
     if fault:
@@ -67,5 +77,6 @@ def messages(request: HttpRequest, sid: str) -> HttpResponse:
 
 urlpatterns = [
     path("2010-04-01/Accounts/<str:sid>/Messages.json", messages, name="twilio-sandbox-messages"),
+    path("2010-04-01/Accounts/<str:sid>.json", account, name="twilio-sandbox-account"),
     path("_control", kit.control_view(PROVIDER), name="twilio-sandbox-control"),
 ]

@@ -36,6 +36,11 @@ class VonageConnector(SmsConnector):
         "9": "fatal",  # partner quota violation (no credit): another provider can still send
     }
 
+    def test_connection(self) -> str:
+        params = {"api_key": self.credential("api_key"), "api_secret": self.credential("api_secret")}
+        body = self.http.get_json("account/get-balance", action="vonage.test", params=params, auth=False)
+        return f"Vonage account balance: {body.get('value')} EUR."
+
     def send(self, message: Outgoing) -> str:
         sender = message.sender or self.config_value("sender")
         if not sender:

@@ -61,7 +61,15 @@ def send(request: HttpRequest) -> HttpResponse:
     }]})
 
 
+def balance(request: HttpRequest) -> HttpResponse:
+    if not kit.check_secret(request.GET.get("api_key", ""), request.GET.get("api_secret", "")):
+        return JsonResponse({"type": "https://developer.nexmo.com/api-errors#unauthorized", "title": "Unauthorized",
+                             "detail": "You did not provide correct credentials."}, status=401)
+    return JsonResponse({"value": 10.0, "autoReload": False})
+
+
 urlpatterns = [
+    path("account/get-balance", balance, name="vonage-sandbox-balance"),
     path("sms/json", send, name="vonage-sandbox-send"),
     path("_control", kit.control_view(PROVIDER), name="vonage-sandbox-control"),
 ]

@@ -35,3 +35,16 @@ def test_a_wrong_secret_fails_the_signature_check(sns):
 def test_a_number_sns_cannot_publish_to_is_a_recipient_rejection(sns):
     with pytest.raises(RecipientRejected, match="InvalidParameter"):
         connector_for(sns).send(sms(to="447911123456"))
+
+
+def test_connection_test_calls_the_provider_and_records_the_outcome(sns):
+    from integrations.tasks import run_connection_test
+
+    assert run_connection_test(sns)["ok"] is True
+    sns.refresh_from_db()
+    sns.credentials = {"access_key_id": "AKIAACME", "secret_access_key": "guessed"}
+    sns.save()
+    outcome = run_connection_test(sns)
+    assert outcome["ok"] is False and outcome["message"].startswith("auth")
+    sns.refresh_from_db()
+    assert sns.connection_error and sns.last_connected_at is not None

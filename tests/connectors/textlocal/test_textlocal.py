@@ -42,3 +42,16 @@ def test_a_503_is_retried_then_transient(textlocal, live_server, settings):
         connector_for(textlocal).send(sms())
     # 503 means "not processed": the client may repeat even a POST.
     assert textlocal.logs.filter(action="textlocal.send").count() > 1
+
+
+def test_connection_test_calls_the_provider_and_records_the_outcome(textlocal):
+    from integrations.tasks import run_connection_test
+
+    assert run_connection_test(textlocal)["ok"] is True
+    textlocal.refresh_from_db()
+    textlocal.credentials = {"api_key": "acme-wrong"}
+    textlocal.save()
+    outcome = run_connection_test(textlocal)
+    assert outcome["ok"] is False and outcome["message"].startswith("auth")
+    textlocal.refresh_from_db()
+    assert textlocal.connection_error and textlocal.last_connected_at is not None

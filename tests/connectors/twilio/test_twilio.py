@@ -44,3 +44,16 @@ def test_server_error_is_transient(twilio, live_server):
     control(live_server, "twilio", SID, action="fail", status=500, times=1)
     with pytest.raises(TransientError):
         connector_for(twilio).send(sms())
+
+
+def test_connection_test_calls_the_provider_and_records_the_outcome(twilio):
+    from integrations.tasks import run_connection_test
+
+    assert run_connection_test(twilio)["ok"] is True
+    twilio.refresh_from_db()
+    twilio.credentials = {"account_sid": SID, "auth_token": "nope"}
+    twilio.save()
+    outcome = run_connection_test(twilio)
+    assert outcome["ok"] is False and outcome["message"].startswith("auth")
+    twilio.refresh_from_db()
+    assert twilio.connection_error and twilio.last_connected_at is not None

@@ -40,3 +40,16 @@ def test_throttled_status_1_is_rate_limited(vonage, live_server):
 def test_unroutable_number_is_a_recipient_rejection(vonage):
     with pytest.raises(RecipientRejected):
         connector_for(vonage).send(sms(to="+0123456789"))
+
+
+def test_connection_test_calls_the_provider_and_records_the_outcome(vonage):
+    from integrations.tasks import run_connection_test
+
+    assert run_connection_test(vonage)["ok"] is True
+    vonage.refresh_from_db()
+    vonage.credentials = {"api_key": "acme-key", "api_secret": "wrong"}
+    vonage.save()
+    outcome = run_connection_test(vonage)
+    assert outcome["ok"] is False and outcome["message"].startswith("auth")
+    vonage.refresh_from_db()
+    assert vonage.connection_error and vonage.last_connected_at is not None

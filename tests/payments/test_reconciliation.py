@@ -130,3 +130,21 @@ def test_admin_refund_action_needs_a_refundable_gateway(client, org, make_user, 
     assert response.status_code == 200 and b"cabinet" in response.content  # Payme refunds through Payme
     rows["ok"].refresh_from_db()
     assert rows["ok"].state == PaymentState.PAID
+
+
+def test_admin_pages_render(client, org, make_user, scenario):
+    from payments.models import GatewayCallback
+    from tests.payments.helpers import payme_call
+
+    payme, _, rows = scenario
+    payme_call(client, payme, "CheckTransaction", {"id": "g-SO-1-payme-paid"})
+    client.force_login(make_user(org, "viewer", is_staff=True))
+    callback = GatewayCallback.objects.get()
+    for url in ("/admin/payments/paymenttransaction/", "/admin/payments/paymenttransaction/?state__exact=paid",
+                f"/admin/payments/paymenttransaction/{rows['differs'].pk}/change/",
+                "/admin/payments/paymenttransaction/reconciliation/", "/admin/payments/gatewaycallback/",
+                f"/admin/payments/gatewaycallback/{callback.pk}/change/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    detail = client.get(f"/admin/payments/gatewaycallback/{callback.pk}/change/").content.decode()
+    assert "CheckTransaction" in detail and "***" in detail  # the Authorization header is masked

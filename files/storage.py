@@ -21,7 +21,7 @@ from django.utils.text import get_valid_filename
 
 from integrations.models import Organization
 
-from .models import StoredFile
+from .models import FileKind, StoredFile
 
 log = logging.getLogger("files")
 
@@ -70,6 +70,8 @@ def backend_name(alias: str) -> str:
 
 def store(organization: Organization, name: str, content: bytes, *, kind: str = "other", content_type: str = "",
           metadata: dict | None = None, user=None) -> StoredFile:
+    if kind not in FileKind.values:
+        raise FileRejected(f"kind must be one of {', '.join(FileKind.values)}")
     content_type = validate(name, content, content_type)
     safe = get_valid_filename(PurePath(name).name)[:120] or "file"
     now = timezone.now()

@@ -83,6 +83,8 @@ def send(
         raise NotificationError(f"unknown channel {channel!r}")
     if not recipients:
         raise NotificationError("no recipients")
+    if len(idempotency_key) > 200:
+        raise NotificationError("idempotency_key is longer than 200 characters")
     context = dict(context or {})
     rendered = render(organization, template, channel, context)
     if not idempotency_key:

@@ -68,10 +68,12 @@ def test_s3_down_falls_back_to_the_local_store_and_says_so(org, settings, tmp_pa
     ("a.csv", b"\xff\xfe\x00bad", "", "UTF-8"),
     ("a.csv", b"x", "application/pdf", "does not match"),
     ("a.txt", b"", "", "empty"),
+    ("a.txt", b"x", "text/plain; charset=utf-8", "kind must be one of"),
 ])
 def test_type_and_content_are_validated(org, name, content, ctype, reason):
+    kind = "a-kind-that-does-not-exist" if reason.startswith("kind") else "other"
     with pytest.raises(FileRejected, match=reason):
-        store(org, name, content, content_type=ctype)
+        store(org, name, content, content_type=ctype, kind=kind)
     assert not StoredFile.objects.exists()
 
 

@@ -78,15 +78,16 @@ class IikoConnector(Connector):
         token = xmlparse.check_not_html(resp).decode("utf-8", "replace").strip()
         if not TOKEN.fullmatch(token):
             raise FatalError(f"iiko's auth answered something that is not a token: {token[:60]!r}")
-        self._mask_logged(token)
+        self._mask_logged("iiko.auth", token)
         return {"access_token": token, "expires_at": int(time.time()) + SESSION_SECONDS}
 
-    def _mask_logged(self, token: str) -> None:
-        """iiko's login answers the bare token, which the client logged before it knew it was a secret."""
+    def _mask_logged(self, action: str, token: str) -> None:
+        """Mask a token in the log rows of ``action``: the login answers the bare token, and a logout of a
+        token this process never held (another job's) may echo it; the client masks only tokens it knows."""
         from integrations.models import IntegrationLog
         from integrations.redaction import MASK
 
-        IntegrationLog.objects.filter(integration_id=self.integration.pk, action="iiko.auth",
+        IntegrationLog.objects.filter(integration_id=self.integration.pk, action=action,
                                       response_excerpt__contains=token).update(response_excerpt=MASK)
 
     def _logout_cached(self) -> None:
@@ -103,6 +104,8 @@ class IikoConnector(Connector):
                               params={"key": token["access_token"]})
         except AuthError:
             pass  # already gone (expired, or the server restarted): its seat is free
+        finally:
+            self._mask_logged("iiko.logout", token["access_token"])
 
     @staticmethod
     def _licence_error(exc: FatalError) -> ConnectorError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -19,6 +20,8 @@ from syncjobs.services import start_sync
 from .conftest import SIZES
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres, pytest.mark.redis]
+# The sandbox's tokens are random UUIDs (version 4); its object ids are name-based (version 5).
+TOKEN_LIKE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 ALL = ["restaurants", "stores", "suppliers", "product-groups", "products", "invoices"]
 
 
@@ -172,6 +175,10 @@ def test_expired_token_midway_is_renewed_and_both_are_given_back(iiko_integratio
     assert job.status == JobStatus.COMPLETED and job.records_created == SIZES["products"]
     stats = iiko_sandbox.stats()
     assert stats["open_seats"] == 0 and stats["logins"] == 3  # groups job, products job, renewal
+    # No token (a UUID) in any log row: not the logins' answers, not the logouts', not in a URL.
+    logged = [" ".join((e.endpoint, e.request_excerpt, e.response_excerpt, e.error_message))
+              for e in IntegrationLog.objects.filter(integration=integration)]
+    assert logged and not [text for text in logged if TOKEN_LIKE.search(text)]
 
 
 def test_no_free_seat_is_a_clear_retryable_error(iiko_integration, iiko_sandbox):

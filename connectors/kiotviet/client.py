@@ -96,16 +96,18 @@ class KiotVietConnector(Connector):
     def call(self, method: str, path: str, *, action: str, params: dict[str, Any] | None = None,
              json: Any = None) -> Any:
         """One API call; a ``TokenException`` body on another status than 401 also renews the token once."""
-        for renewed in (False, True):
-            try:
-                resp = self.http.request(method, path, action=action, params=params, json=json)
-            except FatalError as exc:
-                if not renewed and "TokenException" in kiotviet_message(exc):
-                    self.http.renew_token(stale=self.integration.token_cache)
-                    continue
+        try:
+            resp = self.http.request(method, path, action=action, params=params, json=json)
+        except FatalError as exc:
+            if "TokenException" not in kiotviet_message(exc):
                 raise
-            return self.http._json(resp)
-        raise AuthError("KiotViet refused the renewed token")  # pragma: no cover - the loop returns or raises
+            self.http.renew_token(stale=self.integration.token_cache)
+            resp = self.http.request(method, path, action=action, params=params, json=json)
+        try:
+            return resp.json()
+        except ValueError:
+            raise FatalError(f"{method} {path}: KiotViet answered {resp.headers.get('Content-Type') or 'nothing'}, "
+                             f"not JSON", status_code=resp.status_code) from None
 
     def get(self, path: str, *, action: str, params: dict[str, Any] | None = None) -> Any:
         return self.call("GET", path, action=action, params=params)

@@ -139,7 +139,7 @@ def token_view(request: HttpRequest) -> HttpResponse:
 # --- faults ---------------------------------------------------------------------------------------
 def _fault_status(fault: dict[str, Any], client_id: str) -> HttpResponse | None:
     status = int(fault.get("status", 500))
-    resp = kv_error(status, "InjectedFault", fault.get("message", f"injected {status}"))
+    resp = kv_error(status, fault.get("error_code", "InjectedFault"), fault.get("message", f"injected {status}"))
     if fault.get("retry_after") is not None:
         resp["Retry-After"] = str(fault["retry_after"])
     return resp

@@ -30,7 +30,7 @@ from typing import Any
 from django.db import connections
 
 from connectors.base import Page, RecordRow, Stream, SyncContext
-from connectors.errors import FatalError, MappingError, TransientError
+from connectors.errors import FatalError, MappingError
 
 from . import mappers
 
@@ -58,14 +58,13 @@ def record_time(raw: Any) -> str | None:
 
 def fetch_page(ctx: SyncContext, path: str, params: dict[str, Any], action: str) -> dict[str, Any]:
     """One list page; a 2xx whose body is not a KiotViet page is asked again, then fails the job."""
-    for attempt in range(MALFORMED_RETRIES + 1):
+    body: Any = None
+    for _ in range(MALFORMED_RETRIES + 1):
         body = ctx.connector.get(path, params=params, action=action)
         if isinstance(body, dict) and isinstance(body.get("data"), list):
             return body
-        if attempt == MALFORMED_RETRIES:
-            raise FatalError(f"{path}: KiotViet answered a page without a 'data' list "
-                             f"({type(body).__name__}: {str(body)[:200]})")
-    raise TransientError("unreachable")  # pragma: no cover - the loop returns or raises
+    raise FatalError(f"{path}: KiotViet answered a page without a 'data' list "
+                     f"({type(body).__name__}: {str(body)[:200]})")
 
 
 def prefetched(pages: Iterator[Page]) -> Iterator[Page]:
@@ -284,51 +283,47 @@ class DocumentStream(KiotVietStream):
         yield Page(records=[], cursor={"newest": newest})
 
 
-def _stream(cls: type[KiotVietStream], name: str, model: str, path: str, mapper: Any, **kw: Any) -> KiotVietStream:
-    return cls(name, model, path, mapper, **kw)
-
-
 INCLUDES = {"includePricebook": "true", "IncludeSerials": "true", "IncludeBatchExpires": "true",
             "includeWarranties": "true", "includeMaterial": "true", "includeInventory": "false"}
 
 STREAMS: dict[str, Stream] = {
-    "branches": _stream(KiotVietStream, "branches", "records.Location", "branches", mappers.branch,
+    "branches": KiotVietStream("branches", "records.Location", "branches", mappers.branch,
                         removed_key="removedIds"),
-    "categories": _stream(KiotVietStream, "categories", "records.Category", "categories", mappers.category,
+    "categories": KiotVietStream("categories", "records.Category", "categories", mappers.category,
                           removed_key="removedIds"),
-    "products": _stream(ProductStream, "products", "records.Product", "products", mappers.product,
+    "products": ProductStream("products", "records.Product", "products", mappers.product,
                         depends_on=("categories", "branches"), removed_key="removeId", params=INCLUDES,
                         extra={"records.ProductRelation": mappers.product_relations}),
-    "stock": _stream(StockStream, "stock", "records.StockLevel", "productOnHands", mappers.stock_level,
+    "stock": StockStream("stock", "records.StockLevel", "productOnHands", mappers.stock_level,
                      depends_on=("products", "branches")),
-    "customers": _stream(KiotVietStream, "customers", "records.Customer", "customers", mappers.customer,
+    "customers": KiotVietStream("customers", "records.Customer", "customers", mappers.customer,
                          removed_key="removeId"),
-    "users": _stream(KiotVietStream, "users", "records.StaffUser", "users", mappers.user,
+    "users": KiotVietStream("users", "records.StaffUser", "users", mappers.user,
                      depends_on=("branches",), removed_key="removeIds"),
-    "suppliers": _stream(KiotVietStream, "suppliers", "records.Supplier", "suppliers", mappers.supplier,
+    "suppliers": KiotVietStream("suppliers", "records.Supplier", "suppliers", mappers.supplier,
                          removed_key="removedId"),
-    "bank-accounts": _stream(KiotVietStream, "bank-accounts", "records.Account", "BankAccounts",
+    "bank-accounts": KiotVietStream("bank-accounts", "records.Account", "BankAccounts",
                              mappers.bank_account, removed_key="removeIds"),
-    "surcharges": _stream(KiotVietStream, "surcharges", "records.Charge", "surchages", mappers.surcharge),
-    "orders": _stream(KiotVietStream, "orders", "records.Order", "orders", mappers.order,
+    "surcharges": KiotVietStream("surcharges", "records.Charge", "surchages", mappers.surcharge),
+    "orders": KiotVietStream("orders", "records.Order", "orders", mappers.order,
                       depends_on=("customers", "branches", "products"),
                       extra={"records.OrderLine": mappers.order_lines}),
-    "invoices": _stream(KiotVietStream, "invoices", "records.Invoice", "invoices", mappers.invoice,
+    "invoices": KiotVietStream("invoices", "records.Invoice", "invoices", mappers.invoice,
                         depends_on=("orders", "customers", "branches", "products", "bank-accounts"),
                         params={"includePayment": "true"},
                         extra={"records.InvoiceLine": mappers.invoice_lines,
                                "records.Payment": mappers.invoice_payments}),
-    "returns": _stream(KiotVietStream, "returns", "records.Invoice", "returns", mappers.return_,
+    "returns": KiotVietStream("returns", "records.Invoice", "returns", mappers.return_,
                        depends_on=("customers", "branches", "products"),
                        extra={"records.InvoiceLine": mappers.return_lines}),
-    "purchase-orders": _stream(DocumentStream, "purchase-orders", "records.Order", "purchaseorders",
+    "purchase-orders": DocumentStream("purchase-orders", "records.Order", "purchaseorders",
                                mappers.purchase_order, depends_on=("suppliers", "branches", "products"),
                                date_field="purchaseDate", from_param="fromPurchaseDate",
                                extra={"records.OrderLine": mappers.purchase_order_lines}),
-    "transfers": _stream(DocumentStream, "transfers", "records.Order", "transfers", mappers.transfer,
+    "transfers": DocumentStream("transfers", "records.Order", "transfers", mappers.transfer,
                          depends_on=("branches", "products"), date_field="dispatchedDate",
                          from_param="fromTransferDate", extra={"records.OrderLine": mappers.transfer_lines}),
-    "cashflow": _stream(DocumentStream, "cashflow", "records.Payment", "cashflow", mappers.cashflow,
+    "cashflow": DocumentStream("cashflow", "records.Payment", "cashflow", mappers.cashflow,
                         depends_on=("bank-accounts", "customers", "invoices"), date_field="transDate",
                         from_param="startDate"),
 }

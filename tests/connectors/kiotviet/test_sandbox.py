@@ -93,6 +93,14 @@ def test_an_expired_token_is_renewed_once(kv, kv_sandbox):
     assert kv_sandbox.control(connector, "stats")["token_requests"] == 2
 
 
+def test_a_token_exception_body_on_another_status_also_renews_the_token(kv, kv_sandbox):
+    connector = kv()
+    connector.get("branches", action="t")
+    kv_sandbox.control(connector, "fault", kind="status", status=400, error_code="TokenException")
+    assert connector.get("branches", action="t")["total"] == 5
+    assert kv_sandbox.control(connector, "stats")["token_requests"] == 2
+
+
 class _Hook(BaseHTTPRequestHandler):
     status = 200
     received: list = []

@@ -78,6 +78,8 @@ class KiotVietView(APIView):
     """Base: organization from the path (404 if not the caller's), the organization's KiotViet integration."""
 
     required_roles: dict[str, str] = {}
+    # Compatibility aliases: the OpenAPI schema documents the generic operations they stand for.
+    schema = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.perform_authentication(request)

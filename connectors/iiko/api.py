@@ -127,7 +127,7 @@ class AccountScoped:
 
     def integration(self, request: Request) -> Integration:
         found = Integration.objects.filter(organization=request.organization, provider=PROVIDER)
-        code = request.query_params.get("integration")
+        code = request.query_params.get("integration_code")
         found = (found.filter(code=code) if code else found).order_by("id").first()
         if found is None:
             raise exceptions.NotFound("This account has no iiko integration: POST .../iiko/connect first.")

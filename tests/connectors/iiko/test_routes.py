@@ -139,3 +139,16 @@ def test_logs_and_suppliers_are_the_integrations_own(org, other_org, api):
     assert [e["integration"] for e in logs["results"]] == [ours.pk]
     assert [e["integration"] for e in second["results"]] == [other_of_ours.pk]
     assert [s["name"] for s in found["results"]] == [f"ООО «Поставщик {ours.pk}»"]
+
+
+def test_the_core_scheduler_syncs_every_entity_in_dependency_order(org):
+    from syncjobs.tasks import dispatch_due_syncs
+
+    integration = make(org, auto_sync_enabled=True, sync_interval_minutes=60)
+
+    assert dispatch_due_syncs() == 1
+
+    streams = list(SyncJob.objects.filter(integration=integration).order_by("id").values_list("stream", flat=True))
+    assert streams == ["restaurants", "stores", "suppliers", "product-groups", "products", "invoices"]
+    integration.refresh_from_db()
+    assert integration.next_sync_at is not None and dispatch_due_syncs() == 0  # not due again for an hour

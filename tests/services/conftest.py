@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import _require
+
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -96,10 +100,24 @@ class RedisProcess:
             self.proc.wait(10)
 
 
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture
+def rabbitmq() -> str:
+    """The machine's RabbitMQ (skipped when absent on a developer machine, a failure under CI=true)."""
+    _require(_listening(5672), "RabbitMQ on 127.0.0.1:5672")
+    return RABBITMQ_URL
+
+
 @pytest.fixture
 def own_redis(tmp_path) -> Iterator[RedisProcess]:
-    if not shutil.which("redis-server"):
-        pytest.fail("redis-server is needed for the broker-outage test")
+    _require(bool(shutil.which("redis-server")), "the redis-server binary (broker-outage test)")
     server = RedisProcess(tmp_path)
     server.start()
     yield server

@@ -15,7 +15,6 @@ from events.outbox import NewEvent, emit
 from webhooks.signatures import STANDARD_WEBHOOKS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def _emit(org, *events: tuple[str, str]) -> None:
@@ -130,10 +129,10 @@ def test_a_broker_outage_loses_nothing_and_delivers_once_in_order(org, own_redis
     assert dest.consecutive_failures == 0
 
 
-def _rabbit_queue(exchange: str):
+def _rabbit_queue(url: str, exchange: str):
     from kombu import Connection, Exchange, Queue
 
-    conn = Connection(RABBIT_URL)
+    conn = Connection(url)
     queue = Queue(f"{exchange}-q", Exchange(exchange, type="topic", durable=True), routing_key="#",
                   auto_delete=False, durable=False)
     queue(conn.default_channel).declare()
@@ -148,18 +147,18 @@ def _drain(conn, queue) -> list:
     return out
 
 
-def test_rabbitmq_receives_the_events_after_an_outage_once_and_in_order(org, settings):
+def test_rabbitmq_receives_the_events_after_an_outage_once_and_in_order(org, settings, rabbitmq):
     from .conftest import closed_port
 
     settings.EVENTS_RETRY_BASE = 0.01
     exchange = f"hub-test-{uuid.uuid4().hex[:8]}"
-    conn, queue = _rabbit_queue(exchange)
+    conn, queue = _rabbit_queue(rabbitmq, exchange)
     try:
         dest = _dest(org, "rabbitmq", exchange, f"amqp://guest:guest@127.0.0.1:{closed_port()}//")
         _emit(org, ("a", "1"), ("a", "2"))
         assert dispatch.dispatch_all()["delivered"] == 0  # broker unreachable
         dest = Destination.objects.get(pk=dest.pk)
-        dest.connection = RABBIT_URL  # the broker is reachable again
+        dest.connection = rabbitmq  # the broker is reachable again
         dest.save()
         _resume(dest)
         _emit(org, ("a", "3"))

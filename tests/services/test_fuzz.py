@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 pytestmark = [pytest.mark.postgres]
 
 ROUTES = ["test/notification", "test/event", "test/file", "test/sync", "initialize", "shutdown"]
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+           | st.text(max_size=30))
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10),
                                                                                         inner, max_size=4),
                     max_leaves=12)

@@ -249,3 +249,25 @@ def test_alert_rule_recipients_are_checked(org):
     rule = AlertRule(organization=org, name="r", channel="sms", recipients=["not a phone"])
     with pytest.raises(ValidationError):
         rule.full_clean()
+
+
+def test_sms_fails_over_from_a_twilio_5xx_to_vonage(org, make_integration, live_server):
+    from .sms import control
+
+    sid = "AC" + "2" * 32
+    make_integration(org, "twilio", type="sms", base_url=f"{live_server.url}/sandbox/twilio",
+                     credentials={"account_sid": sid, "auth_token": f"{sid}-secret"},
+                     config={"sender": "+14155550123", "priority": 1})
+    make_integration(org, "vonage", type="sms", base_url=f"{live_server.url}/sandbox/vonage",
+                     credentials={"api_key": "acme-sms", "api_secret": "acme-sms-secret"},
+                     config={"sender": "Acme", "priority": 2})
+    control(live_server, "vonage", "acme-sms", action="reset")
+    control(live_server, "twilio", sid, action="fail", status=500, times=1)
+    message = _deliver(services.send(org, "sms", ["+447911123456"], template="low_stock_alert",
+                                     context={"product_name": "Milk", "quantity": 2, "location_name": "Main"}))
+    delivery = message.deliveries.get()
+    assert delivery.provider == "vonage" and [a["provider"] for a in delivery.attempts] == ["twilio", "vonage"]
+    assert "500" in delivery.attempts[0]["error"] and delivery.attempts[0]["kind"] == "transient"
+    (sent,) = control(live_server, "vonage", "acme-sms", action="outbox")["outbox"]
+    assert sent["body"] == "Low stock: Milk 2 left at Main" and sent["to"] == "447911123456"
+    assert control(live_server, "twilio", sid, action="outbox")["outbox"] == []

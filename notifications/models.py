@@ -115,6 +115,7 @@ class Delivery(models.Model):
 
 class AlertKind(models.TextChoices):
     LOW_STOCK = "low_stock", "Stock below threshold"
+    EXPIRY = "expiry", "Batch expires within threshold days"
 
 
 class AlertRule(models.Model):
@@ -128,7 +129,8 @@ class AlertRule(models.Model):
     recipients = models.JSONField(default=list, help_text='E-mail addresses or phone numbers: ["+4477..."].')
     threshold = models.DecimalField(
         max_digits=14, decimal_places=3, default=0,
-        help_text="Used when the product has no attributes.low_stock_threshold of its own.",
+        help_text="Low stock: used when the product has no attributes.low_stock_threshold of its own. "
+                  "Expiry: days ahead.",
     )
     integration = models.ForeignKey(
         Integration, null=True, blank=True, on_delete=models.CASCADE, related_name="+",

@@ -1,11 +1,15 @@
-"""Alert rules: a synced stock level below its product's threshold notifies once, until it recovers.
+"""Alert rules, evaluated on synced data.
 
-Runs inside the sync page's transaction (``records_written``), so the alert state and the queued
-message commit or roll back with the page; the message is sent after the commit.
+- low stock: a synced stock level below its product's threshold notifies once, until it recovers.
+  Runs inside the sync page's transaction (``records_written``), so the alert state and the queued
+  message commit or roll back with the page; the message is sent after the commit.
+- expiry: a batch (``ProductRelation`` kind ``batch``) whose ``expires_at`` falls within the rule's
+  threshold in days notifies once; checked when batches are synced and hourly by the beat.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -13,7 +17,7 @@ from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
 
-from records.models import StockLevel
+from records.models import ProductRelation, RelationKind, StockLevel
 from syncjobs.signals import records_written
 
 from .models import AlertKind, AlertRule, AlertState
@@ -26,23 +30,22 @@ def _threshold(product_attributes: dict[str, Any], default: Decimal) -> Decimal:
         return default
 
 
-@receiver(records_written, dispatch_uid="notifications.low_stock")
-def check_low_stock(sender, job, integration, model, result, deleted_ids, **kwargs) -> None:
-    if model is not StockLevel:
-        return
+@receiver(records_written, dispatch_uid="notifications.alert_rules")
+def on_records_written(sender, job, integration, model, result, deleted_ids, **kwargs) -> None:
+    kind = {StockLevel: AlertKind.LOW_STOCK, ProductRelation: AlertKind.EXPIRY}.get(model)
     changed = list(result.created_ids) + list(result.updated_ids)
-    if not changed:
+    if kind is None or not changed:
         return
     rules = list(AlertRule.objects.filter(
         Q(integration__isnull=True) | Q(integration=integration),
-        organization_id=integration.organization_id, kind=AlertKind.LOW_STOCK, is_active=True,
+        organization_id=integration.organization_id, kind=kind, is_active=True,
     ))
-    if not rules:
-        return
-    levels = list(StockLevel.objects.filter(integration=integration, external_id__in=changed)
-                  .select_related("product", "location"))
     for rule in rules:
-        evaluate(rule, levels)
+        if kind == AlertKind.LOW_STOCK:
+            evaluate(rule, list(StockLevel.objects.filter(integration=integration, external_id__in=changed)
+                                .select_related("product", "location")))
+        else:
+            check_expiry(rule, ProductRelation.objects.filter(integration=integration, external_id__in=changed))
 
 
 def evaluate(rule: AlertRule, levels: list[StockLevel]) -> int:
@@ -67,4 +70,29 @@ def evaluate(rule: AlertRule, levels: list[StockLevel]) -> int:
         elif not low and state is not None and state.cleared_at is None:
             state.cleared_at = timezone.now()
             state.save(update_fields=["cleared_at"])
+    return fired
+
+
+def check_expiry(rule: AlertRule, batches=None) -> int:
+    """Notify once per batch expiring within ``rule.threshold`` days; return how many fired."""
+    from .services import send
+
+    now = timezone.now()
+    qs = ProductRelation.objects.all() if batches is None else batches
+    qs = qs.filter(organization_id=rule.organization_id, kind=RelationKind.BATCH, deleted_at__isnull=True,
+                   expires_at__gte=now, expires_at__lte=now + timedelta(days=float(rule.threshold)))
+    if rule.integration_id:
+        qs = qs.filter(integration_id=rule.integration_id)
+    fired = 0
+    for batch in qs.select_related("product", "location"):
+        subject = f"batch:{batch.pk}"
+        if AlertState.objects.filter(rule=rule, subject=subject).exists():
+            continue
+        context = {"product_name": batch.product.name, "batch": batch.value or batch.name,
+                   "expires_at": batch.expires_at.date().isoformat(),
+                   "location_name": batch.location.name if batch.location else ""}
+        message = send(rule.organization, rule.channel, list(rule.recipients), template=rule.template,
+                       context=context, idempotency_key=f"alert:{rule.pk}:{subject}")
+        AlertState.objects.create(rule=rule, subject=subject, message=message)
+        fired += 1
     return fired

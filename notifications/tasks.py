@@ -23,3 +23,12 @@ def sweep_deliveries() -> int:
     for message_id in ids:
         deliver_message.delay(message_id)
     return len(ids)
+
+
+@shared_task
+def check_expiry_alerts() -> int:
+    """Hourly: batches that entered an expiry rule's window since the last sync (time passes, data does not)."""
+    from .models import AlertKind, AlertRule
+    from .receivers import check_expiry
+
+    return sum(check_expiry(rule) for rule in AlertRule.objects.filter(kind=AlertKind.EXPIRY, is_active=True))

@@ -271,3 +271,25 @@ def test_sms_fails_over_from_a_twilio_5xx_to_vonage(org, make_integration, live_
     (sent,) = control(live_server, "vonage", "acme-sms", action="outbox")["outbox"]
     assert sent["body"] == "Low stock: Milk 2 left at Main" and sent["to"] == "447911123456"
     assert control(live_server, "twilio", sid, action="outbox")["outbox"] == []
+
+
+def test_expiry_rule_notifies_once_per_batch_entering_its_window(org, make_integration):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.tasks import check_expiry_alerts
+    from records.models import Product, ProductRelation
+
+    integ = make_integration(org, "demo", type="inventory")
+    product = Product.objects.create(organization=org, integration=integ, external_id="p1", name="Yoghurt")
+    soon = ProductRelation.objects.create(organization=org, integration=integ, external_id="b1", product=product,
+                                          kind="batch", value="LOT-1", expires_at=timezone.now() + timedelta(days=3))
+    ProductRelation.objects.create(organization=org, integration=integ, external_id="b2", product=product,
+                                   kind="batch", value="LOT-2", expires_at=timezone.now() + timedelta(days=40))
+    AlertRule.objects.create(organization=org, name="expiry", kind="expiry", template="expiry_alert",
+                             channel="email", recipients=["qa@example.com"], threshold=Decimal("7"))
+    assert check_expiry_alerts() == 1
+    assert check_expiry_alerts() == 0  # once per batch
+    message = Message.objects.get(template="expiry_alert")
+    assert "LOT-1" in message.body and soon.expires_at.date().isoformat() in message.body

@@ -284,6 +284,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "webhooks.tasks.sweep_pending_events", "schedule": schedule(30)},
     "sweep-notification-deliveries": {"task": "notifications.tasks.sweep_deliveries", "schedule": schedule(30)},
     "check-expiry-alerts": {"task": "notifications.tasks.check_expiry_alerts", "schedule": schedule(3600)},
+    "send-daily-reports": {"task": "notifications.tasks.send_daily_reports", "schedule": schedule(3600)},
     "dispatch-events": {"task": "events.tasks.dispatch_events", "schedule": schedule(10)},
     "prune-outbox": {"task": "events.tasks.prune_outbox", "schedule": schedule(24 * 3600)},
 }

@@ -116,6 +116,7 @@ class Delivery(models.Model):
 class AlertKind(models.TextChoices):
     LOW_STOCK = "low_stock", "Stock below threshold"
     EXPIRY = "expiry", "Batch expires within threshold days"
+    DAILY_REPORT = "daily_report", "Daily report (sync, records, webhook failures)"
 
 
 class AlertRule(models.Model):

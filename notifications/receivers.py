@@ -5,6 +5,7 @@
   message commit or roll back with the page; the message is sent after the commit.
 - expiry: a batch (``ProductRelation`` kind ``batch``) whose ``expires_at`` falls within the rule's
   threshold in days notifies once; checked when batches are synced and hourly by the beat.
+- daily report: once per (local) day, the last 24 hours of the organization's syncs and webhooks.
 """
 
 from __future__ import annotations
@@ -96,3 +97,31 @@ def check_expiry(rule: AlertRule, batches=None) -> int:
         AlertState.objects.create(rule=rule, subject=subject, message=message)
         fired += 1
     return fired
+
+
+def send_daily_report(rule: AlertRule) -> bool:
+    """The day's report for the rule's organization, once per date; True when it was sent now."""
+    from django.db.models import Count, Sum
+
+    from syncjobs.models import SyncJob
+    from webhooks.models import EventStatus, WebhookEvent
+
+    from .services import send
+
+    today = timezone.localdate()
+    subject = f"day:{today.isoformat()}"
+    if AlertState.objects.filter(rule=rule, subject=subject).exists():
+        return False
+    since = timezone.now() - timedelta(days=1)
+    jobs = SyncJob.objects.filter(organization_id=rule.organization_id, completed_at__gte=since)
+    by_status = dict(jobs.values("status").annotate(n=Count("id")).values_list("status", "n"))
+    written = jobs.aggregate(c=Sum("records_created"), u=Sum("records_updated"), d=Sum("records_deleted"))
+    context = {"date": today.isoformat(), "syncs_completed": by_status.get("completed", 0),
+               "syncs_failed": by_status.get("failed", 0), "records": sum(v or 0 for v in written.values()),
+               "webhook_failures": WebhookEvent.objects.filter(organization_id=rule.organization_id,
+                                                               status=EventStatus.FAILED,
+                                                               received_at__gte=since).count()}
+    message = send(rule.organization, rule.channel, list(rule.recipients), template=rule.template, context=context,
+                   idempotency_key=f"alert:{rule.pk}:{subject}")
+    AlertState.objects.create(rule=rule, subject=subject, message=message)
+    return True

@@ -32,3 +32,13 @@ def check_expiry_alerts() -> int:
     from .receivers import check_expiry
 
     return sum(check_expiry(rule) for rule in AlertRule.objects.filter(kind=AlertKind.EXPIRY, is_active=True))
+
+
+@shared_task
+def send_daily_reports() -> int:
+    """Hourly: each daily-report rule sends once per date (the first run of the day)."""
+    from .models import AlertKind, AlertRule
+    from .receivers import send_daily_report
+
+    return sum(send_daily_report(rule) for rule in AlertRule.objects.filter(kind=AlertKind.DAILY_REPORT,
+                                                                            is_active=True))

@@ -293,3 +293,22 @@ def test_expiry_rule_notifies_once_per_batch_entering_its_window(org, make_integ
     assert check_expiry_alerts() == 0  # once per batch
     message = Message.objects.get(template="expiry_alert")
     assert "LOT-1" in message.body and soon.expires_at.date().isoformat() in message.body
+
+
+def test_daily_report_rule_sends_once_a_day_with_the_days_figures(org, make_integration):
+    from django.utils import timezone
+
+    from notifications.tasks import send_daily_reports
+    from syncjobs.models import SyncJob
+
+    integ = make_integration(org, "demo", type="inventory")
+    now = timezone.now()
+    SyncJob.objects.create(organization=org, integration=integ, stream="products", status="completed",
+                           completed_at=now, records_created=7, records_updated=3)
+    SyncJob.objects.create(organization=org, integration=integ, stream="orders", status="failed", completed_at=now)
+    AlertRule.objects.create(organization=org, name="daily", kind="daily_report", template="daily_report",
+                             channel="email", recipients=["boss@example.com"])
+    assert send_daily_reports() == 1
+    assert send_daily_reports() == 0
+    body = Message.objects.get(template="daily_report").body
+    assert "Syncs: 1 completed, 1 failed. Records written: 10. Webhook failures: 0." in body

@@ -155,3 +155,26 @@ def test_control_needs_the_password(iiko_sandbox):
     resp = requests.post(f"{iiko_sandbox.base}/_control", json={"login": iiko_sandbox.login, "password": "x",
                                                                  "action": "stats"}, timeout=10)
     assert resp.status_code == 401
+
+
+def test_data_is_deterministic_per_login_and_any_size_costs_nothing_to_keep(iiko_sandbox, live_server):
+    from tests.connectors.iiko.conftest import IikoSandbox
+
+    def suppliers(box):
+        token = login(box).text
+        try:
+            return parse_list(get(box, "suppliers", token), "employees", "employee")
+        finally:
+            logout(box, token)
+
+    first = suppliers(iiko_sandbox)
+    iiko_sandbox.control("reset")  # the state is dropped: the data are regenerated from the login
+    iiko_sandbox.control("set_sizes", sizes={"suppliers": 7})
+    other = IikoSandbox(iiko_sandbox.base, iiko_sandbox.login + "-other")
+    other.control("set_sizes", sizes={"suppliers": 7})
+
+    assert suppliers(iiko_sandbox) == first
+    assert [s["name"] for s in suppliers(other)] != [s["name"] for s in first]
+    big = other.control("set_sizes", sizes={"restaurants": 30, "suppliers": 600, "products": 20_000,
+                                             "invoices": 10_000, "lines": 5})
+    assert big["sizes"]["products"] == 20_000 and len(str(other.stats())) < 600

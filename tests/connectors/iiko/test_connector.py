@@ -44,6 +44,10 @@ def test_registered_with_its_schemas():
     assert config["invoice_window_days"] == 7 and config["timezone"] == "UTC"
     with pytest.raises(Exception, match="time zone"):
         IikoConnector.validate_config({"timezone": "Mars/Olympus"})
+    from integrations.models import Integration
+
+    for given in ("https://chain.iiko.it", "https://chain.iiko.it/", "https://chain.iiko.it/resto/"):
+        assert IikoConnector(Integration(base_url=given)).base_url == "https://chain.iiko.it"
 
 
 def test_connection_test_logs_in_reads_and_logs_out(iiko, iiko_sandbox):

@@ -146,6 +146,8 @@ def complete(integration: Integration, fields: Mapping[str, str]) -> tuple[dict[
             services.transition(tx, PaymentState.CANCELLED, source=SOURCE, gateway_state=f"error {click_error}",
                                 reason=(fields.get("error_note") or f"click error {click_error}")[:255],
                                 raw=dict(fields))
-            return {"__error__": CANCELLED}, tx
-        services.transition(tx, PaymentState.PAID, source=SOURCE, gateway_state="completed", raw=dict(fields))
+        else:
+            services.transition(tx, PaymentState.PAID, source=SOURCE, gateway_state="completed", raw=dict(fields))
+    if click_error < 0:  # raised after the commit: the cancellation is kept
+        raise ClickError(CANCELLED, tx)
     return {"merchant_confirm_id": tx.pk}, tx

@@ -63,8 +63,6 @@ def shop_api(request: HttpRequest, key: str) -> HttpResponse:
         if integration.status == IntegrationStatus.INACTIVE:
             raise shop.ClickError(shop.UPDATE_FAILED)
         result, tx = HANDLERS[action](integration, fields)
-        if "__error__" in result:
-            raise shop.ClickError(result["__error__"], tx)
         code = shop.SUCCESS
         body.update(result)
     except shop.ClickError as exc:

@@ -42,10 +42,13 @@ MESSAGES: dict[int, dict[str, str]] = {
 
 
 class PaymeError(Exception):
-    def __init__(self, code: int, data: Any = None):
+    """A protocol error answer; ``tx`` is the transaction it concerns (for the call's record)."""
+
+    def __init__(self, code: int, data: Any = None, tx: Any = None):
         super().__init__(code)
         self.code = code
         self.data = data
+        self.tx = tx
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": MESSAGES[self.code]}

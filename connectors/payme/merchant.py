@@ -193,23 +193,26 @@ def create_transaction(integration: Integration, params: dict) -> Answer:
                                                               "gateway_time": time})
         elif payme_state(tx) == CREATED and _expired(tx):
             _expire(tx)
-        if payme_state(tx) != CREATED:
-            return _error_after_commit(CANNOT_PERFORM, tx)
+    if payme_state(tx) != CREATED:  # raised after the commit: a timeout's cancellation is kept
+        raise PaymeError(CANNOT_PERFORM, "id", tx=tx)
     return {"create_time": ms(tx.pending_at), "transaction": str(tx.pk), "state": CREATED}, tx
 
 
 def perform_transaction(integration: Integration, params: dict) -> Answer:
     payme_id = _str(params, "id")
+    expired = False
     with transaction.atomic():
         tx = _by_payme_id(integration, payme_id)
         state = payme_state(tx)
-        if state == CREATED:
-            if _expired(tx):
-                _expire(tx)
-                return _error_after_commit(CANNOT_PERFORM, tx)
+        if state == CREATED and _expired(tx):
+            _expire(tx)
+            expired = True
+        elif state == CREATED:
             services.transition(tx, PaymentState.PAID, source=SOURCE, gateway_state=str(PERFORMED))
         elif state != PERFORMED:
-            raise PaymeError(CANNOT_PERFORM, "id")
+            raise PaymeError(CANNOT_PERFORM, "id", tx=tx)
+    if expired:  # raised after the commit: the timeout's cancellation is kept
+        raise PaymeError(CANNOT_PERFORM, "id", tx=tx)
     return {"transaction": str(tx.pk), "perform_time": ms(tx.paid_at), "state": PERFORMED}, tx
 
 
@@ -274,11 +277,6 @@ def set_fiscal_data(integration: Integration, params: dict) -> Answer:
         tx.data = {**tx.data, "fiscal": {**tx.data.get("fiscal", {}), kind: params["fiscal_data"]}}
         tx.save(update_fields=["data", "updated_at"])
     return {"success": True}, tx
-
-
-def _error_after_commit(code: int, tx: PaymentTransaction) -> Answer:
-    # Returned (not raised) from inside the atomic block: the timeout cancellation must commit.
-    return {"__error__": code}, tx
 
 
 METHODS: dict[str, Callable[[Integration, dict], Answer]] = {

@@ -86,12 +86,10 @@ def rpc(request: HttpRequest, key: str) -> HttpResponse:
         if handler is None:
             raise PaymeError(METHOD_NOT_FOUND, method[:64])
         result, tx = handler(integration, params)
-        if "__error__" in result:
-            raise PaymeError(result["__error__"], "id")
         body = _reply(request_id, result)
         code = None
     except PaymeError as exc:
-        body, code = _reply(request_id, error=exc), exc.code
+        body, code, tx = _reply(request_id, error=exc), exc.code, exc.tx
     except Exception:  # noqa: BLE001 - Payme gets its protocol's "system error" (and repeats), never a 500
         log.exception("payme %s failed for integration %s", method, integration.pk)
         body, code = _reply(request_id, error=PaymeError(SYSTEM_ERROR)), SYSTEM_ERROR

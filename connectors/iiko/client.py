@@ -132,8 +132,16 @@ class IikoConnector(Connector):
             try:
                 return send(token)
             except AuthError:
-                # The session expired (idle ~1 h) or the server restarted: log in again, once.
-                return send(self.http.renew_token(stale=token))
+                # The session expired (idle ~1 h) or the server restarted: log in again, once. A refused
+                # login raises AuthError from here: the credentials are wrong.
+                fresh = self.http.renew_token(stale=token)
+            try:
+                return send(fresh)
+            except AuthError as exc:
+                # The login just worked, so this is no credentials problem: the new session was dropped
+                # too (another job of this integration logged it out at its end, or a restart).
+                raise TransientError(f"iiko dropped the session again right after a login: {exc.message}",
+                                     status_code=401) from None
         except FatalError as exc:
             raise self._licence_error(exc) from None
 

@@ -294,3 +294,17 @@ def test_objects_created_at_the_source_appear_incrementally(iiko_integration, ii
     assert jobs["invoices"].records_updated == 0
     assert set(InvoiceLine.objects.filter(integration=integration).values_list("external_id", "product_id")) == \
         set(lines_before)
+
+
+def test_a_session_dropped_twice_is_transient_not_an_auth_problem(iiko_integration, iiko_sandbox):
+    from integrations.models import IntegrationStatus
+
+    integration = iiko_integration()
+    iiko_sandbox.control("fault", kind="expire_token", count=2)  # the first call, and the retry after login
+
+    job = sync(integration, ["suppliers"])["suppliers"]
+
+    assert job.status == JobStatus.FAILED and job.error_kind == "transient"
+    assert "dropped the session again" in job.error_message
+    integration.refresh_from_db()
+    assert integration.status == IntegrationStatus.ACTIVE and iiko_sandbox.stats()["open_seats"] == 0

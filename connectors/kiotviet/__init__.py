@@ -7,7 +7,7 @@ client_id with ``<client_id>-secret`` as its secret, any retailer name.
 
 from connectors.registry import register
 
-from . import tasks  # noqa: F401 - registers the push / webhook-registration tasks with Celery
+from . import relations, tasks  # noqa: F401 - connect the relations receiver; register the Celery tasks
 from .client import KiotVietConnector
 
 register(KiotVietConnector)

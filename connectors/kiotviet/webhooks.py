@@ -24,6 +24,7 @@ from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import FatalError, IgnoredEvent, RejectedPayload, SignatureError
 
 from . import mappers
+from .relations import drop_stale_relations
 
 if TYPE_CHECKING:
     from webhooks.models import WebhookEvent
@@ -146,7 +147,8 @@ def _products(connector: KiotVietConnector, ids: list[str]) -> str:
                                     for k in ("price_book_id", "brand_attribute", "default_category")}
         raw.pop("inventories", None)  # stock has its own stream and events
         outcomes.append(f"product {rid}: {_upsert(connector, 'records.Product', [mappers.product(raw)])}; relations "
-                        f"{_upsert(connector, 'records.ProductRelation', mappers.product_relations(raw))}")
+                        f"{_upsert(connector, 'records.ProductRelation', mappers.product_relations(raw))}, "
+                        f"{drop_stale_relations(connector.integration, [rid])} dropped")
     return "; ".join(outcomes)
 
 

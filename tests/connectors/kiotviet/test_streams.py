@@ -151,3 +151,21 @@ def test_a_malformed_page_fails_its_records_not_the_job(kv, kv_sandbox):
     assert products.count() == 21  # the other 21 written; the two lost ones come with the next full sync
     run_sync(connector, ["products"], full=True)
     assert products.count() == 23
+
+
+def test_relations_a_product_no_longer_has_are_marked_deleted(kv, kv_sandbox):
+    connector = kv(sizes=SIZES)
+    run_sync(connector, ["branches", "categories", "products"], full=True)
+    relations = ProductRelation.objects.filter(integration=connector.integration, product__external_id="1000002")
+    assert set(relations.values_list("kind", flat=True)) == {"attribute", "price"}
+    brand = {"productId": 1000002, "attributeName": "Thương hiệu", "attributeValue": "Vinamilk"}
+    kv_sandbox.control(connector, "update", entity="products", ids=[1000002],
+                       fields={"attributes": [brand], "priceBooks": []})
+
+    run_sync(connector, ["products"])
+
+    live = relations.filter(deleted_at__isnull=True)
+    assert list(live.values_list("external_id", flat=True)) == ["attribute:1000002:Thương hiệu"]
+    assert relations.filter(deleted_at__isnull=False).count() == 3  # one attribute, two price-book prices
+    others = ProductRelation.objects.filter(integration=connector.integration, deleted_at__isnull=False)
+    assert others.count() == 3  # no other product's relations touched

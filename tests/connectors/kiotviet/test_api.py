@@ -106,3 +106,15 @@ def test_pushing_a_product_of_another_organization_is_a_404(api, org, other_org,
     theirs = Product.objects.create(organization=other_org, name="theirs")
     resp = api.post(f"{BASE}/sync/product-to-kiotviet/{org.slug}/{theirs.pk}")
     assert resp.status_code == 404
+
+
+def test_the_demo_seed_connects_to_the_sandbox_with_valid_settings():
+    from connectors.kiotviet import KiotVietConnector
+    from connectors.kiotviet.seed import demo_integrations
+
+    (spec,) = demo_integrations("http://hub.example")
+    assert spec["base_url"] == "http://hub.example/sandbox/kiotviet" and spec["sync_interval_minutes"] == 30
+    assert KiotVietConnector.validate_config(spec["config"])["token_url"] == \
+        "http://hub.example/sandbox/kiotviet/connect/token"
+    assert KiotVietConnector.validate_credentials(spec["credentials"])["retailer"] == "demoshop"
+    assert spec["credentials"]["client_secret"] == f"{spec['credentials']['client_id']}-secret"  # sandbox rule

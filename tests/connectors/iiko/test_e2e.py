@@ -60,6 +60,7 @@ def test_connect_sync_every_entity_status_and_logs(celery_worker_proc, org, othe
     assert results["products"]["result"]["created"] == SIZES["products"] and len(results["products"]["jobs"]) == 2
     invoices = Invoice.objects.filter(integration=integration)
     assert invoices.count() == SIZES["invoices"] and not invoices.filter(supplier=None).exists()
+    assert set(invoices.values_list("location__kind", flat=True)) == {"store"}  # linked to its store
     assert InvoiceLine.objects.filter(integration=integration, product__isnull=False).count() == \
         SIZES["invoices"] * SIZES["lines"]
 

@@ -112,8 +112,7 @@ def prepare(integration: Integration, fields: Mapping[str, str]) -> tuple[dict[s
             if tx is None or tx.currency != "UZS":
                 raise ClickError(ORDER_NOT_FOUND)
             if tx.gateway_transaction_id and tx.gateway_transaction_id != click_id:
-                # Another Click transaction holds (or paid) this order.
-                raise ClickError(ALREADY_PAID if tx.state == PaymentState.PAID else CANCELLED, tx)
+                tx = _supersede(integration, tx, click_id, amount)
         if tx.reference != fields["merchant_trans_id"]:
             raise ClickError(ORDER_NOT_FOUND, tx)
         _state_error(tx)
@@ -123,6 +122,21 @@ def prepare(integration: Integration, fields: Mapping[str, str]) -> tuple[dict[s
             services.transition(tx, PaymentState.PENDING, source=SOURCE, gateway_state="prepared",
                                 raw=dict(fields), extra_fields={"gateway_transaction_id": click_id})
     return {"merchant_prepare_id": tx.pk}, tx
+
+
+def _supersede(integration: Integration, held: PaymentTransaction, click_id: str, amount: int) -> PaymentTransaction:
+    """Another Click transaction holds the order. Paid: -4. Only prepared: the payer started again (Click
+    sends a new click_trans_id), so the old attempt is cancelled - its Complete, if it ever comes, gets
+    -9 and Click reverses it - and a new ledger row takes the new one. Nothing is paid twice."""
+    _state_error(held)
+    if held.amount != amount:
+        raise ClickError(WRONG_AMOUNT, held)
+    services.transition(held, PaymentState.CANCELLED, source=SOURCE, gateway_state="superseded",
+                        reason=f"superseded by Click transaction {click_id}"[:255])
+    tx = services.lock_payable(integration, held.reference, "UZS", source=SOURCE)
+    if tx is None:
+        raise ClickError(ORDER_NOT_FOUND)
+    return tx
 
 
 def complete(integration: Integration, fields: Mapping[str, str]) -> tuple[dict[str, Any], PaymentTransaction]:

@@ -195,3 +195,15 @@ def test_a_crash_after_complete_is_resolved_by_the_repeat(client, click, payment
     again = click_call(client, click, fields)
     assert (again["error"], again["merchant_confirm_id"]) == (-4, payment.pk)
     assert GatewayCallback.objects.filter(integration=click, answered_at__isnull=True).count() == 1
+
+
+def test_a_new_click_transaction_supersedes_an_unfinished_one(client, click, payment):
+    first = prepare(client, click)
+    assert prepare(client, click, click_trans_id="2854003", amount="9000")["error"] == -2  # the old one stays
+    second = prepare(client, click, click_trans_id="2854003")
+    assert second["error"] == 0 and second["merchant_prepare_id"] != first["merchant_prepare_id"]
+    assert complete(client, click, first["merchant_prepare_id"])["error"] == -9  # Click reverses the old one
+    assert complete(client, click, second["merchant_prepare_id"], click_trans_id="2854003")["error"] == 0
+    payment.refresh_from_db()
+    assert (payment.state, payment.gateway_state) == (PaymentState.CANCELLED, "superseded")
+    assert PaymentTransaction.objects.filter(reference=REF, state=PaymentState.PAID).count() == 1

@@ -107,6 +107,11 @@ def start(request, data: dict[str, Any], *, test_mode: bool = False, source: str
     amount = data.get("amount") or services.document_amount(doc, currency)
     if not amount:
         raise exceptions.ValidationError({"amount": "Required (no order or invoice total gives one)."})
+    for gateway in gateways:
+        problem = services.gateway_of(gateway).check_payment(reference=data.get("reference", ""), amount=amount,
+                                                             currency=currency)
+        if problem:
+            raise exceptions.ValidationError({"integration": f"{gateway.code}: {problem}."})
     options = {k: data[k] for k in ("payment_method", "return_url") if data.get(k)}
     try:
         result = services.create_payment(

@@ -23,6 +23,10 @@ class PaymentGateway:
     requires_reference = False  # the gateway pays an account/order reference (Payme, Click)
     test_currency = "UZS"
 
+    def check_payment(self, *, reference: str, amount: int, currency: str) -> str | None:
+        """Why this gateway cannot take such a payment (the API answers 400), or None."""
+        return None
+
     def test_options(self) -> dict[str, Any]:
         """Options that make a test-mode payment go through (e.g. a test card)."""
         return {}

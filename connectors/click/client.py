@@ -40,9 +40,13 @@ class ClickConnector(PaymentGateway, Connector):
         return (f"Click calls this hub; set {self.callback_url(self.integration)} as both the Prepare and the "
                 f"Complete URL of service {creds['service_id']} in the merchant cabinet.")
 
+    def check_payment(self, *, reference: str, amount: int, currency: str) -> str | None:
+        return None if currency == "UZS" else "Click accepts UZS only"
+
     def start_payment(self, tx: PaymentTransaction, options: dict[str, Any]) -> dict[str, Any]:
-        if tx.currency != "UZS":
-            raise ConfigError("Click accepts UZS only")
+        problem = self.check_payment(reference=tx.reference, amount=tx.amount, currency=tx.currency)
+        if problem:
+            raise ConfigError(problem)
         creds, config = self.integration.credentials or {}, self.integration.config or {}
         query = {"service_id": creds.get("service_id", ""), "merchant_id": creds.get("merchant_id", ""),
                  "amount": f"{money.to_major(tx.amount, 'UZS'):.2f}", "transaction_param": tx.reference}

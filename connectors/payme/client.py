@@ -37,10 +37,18 @@ class PaymeConnector(PaymentGateway, Connector):
         return (f"Payme calls this hub; set {self.callback_url(self.integration)} as the endpoint URL of "
                 "cashbox " + self.integration.credentials["merchant_id"] + " in the merchant cabinet.")
 
+    def check_payment(self, *, reference: str, amount: int, currency: str) -> str | None:
+        if currency != "UZS":
+            return "Payme accepts UZS only (amounts in tiyin)"
+        if ";" in reference:
+            return "a Payme reference cannot contain ';' (the checkout link's separator)"
+        return None
+
     def start_payment(self, tx: PaymentTransaction, options: dict[str, Any]) -> dict[str, Any]:
         config = self.integration.config or {}
-        if tx.currency != "UZS":
-            raise ConfigError("Payme accepts UZS only")
+        problem = self.check_payment(reference=tx.reference, amount=tx.amount, currency=tx.currency)
+        if problem:
+            raise ConfigError(problem)
         url = checkout_url(
             (self.integration.credentials or {}).get("merchant_id", ""), account_field(self.integration),
             tx.reference, tx.amount, return_url=options.get("return_url") or config.get("return_url") or "",

@@ -262,3 +262,11 @@ def test_deleting_a_gateway_keeps_its_ledger(api, org):
     assert api.post(f"/api/v1/payments/{paid['id']}/refund", {}, format="json").status_code == 409
     report = api.get("/api/v1/payments/reconciliation").json()
     assert [r["integration"] for r in report["rows"]] == [None]
+
+
+def test_a_payment_the_gateway_cannot_take_is_a_400(api, org):
+    payme, click = payme_integration(org), click_integration(org)
+    assert create(api, integration=payme.code, amount=100, currency="USD", reference="R-1").status_code == 400
+    assert create(api, integration=payme.code, amount=100, currency="UZS", reference="a;c=evil").status_code == 400
+    assert create(api, integration=click.code, amount=100, currency="EUR", reference="R-2").status_code == 400
+    assert not PaymentTransaction.objects.exists()

@@ -37,12 +37,17 @@ def emit(organization_id: int, events: list[NewEvent]) -> list[OutboxEvent]:
 
 
 def kick() -> None:
-    """Queue a dispatch soon. A lost kick (broker down) is covered by the beat's periodic dispatch."""
+    """Queue a dispatch soon; at most one per ``KICK_SECONDS`` however many transactions commit.
+
+    The winner's task runs when the window ends (countdown = window), so it also sees every event
+    committed inside the window whose own kick lost the race: none waits for the beat. A kick lost
+    to a broker outage is covered by the beat's periodic dispatch.
+    """
     if not cache.add(KICK_KEY, 1, KICK_SECONDS):
         return
     from .tasks import dispatch_events
 
     try:
-        dispatch_events.delay()
+        dispatch_events.apply_async(countdown=KICK_SECONDS)
     except Exception:  # noqa: BLE001 - the broker may be down; the committed outbox waits for the beat
         cache.delete(KICK_KEY)

@@ -206,6 +206,11 @@ def create_payment(organization: Organization, integrations: list[Integration], 
             if exc.kind in ("config", "fatal", "auth") and tx.state == PaymentState.CREATED:
                 _fail(tx, exc.message, source)  # the gateway answered and refused: nothing charged
             return CreateResult(tx, {}, attempts, exc.message)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable answer: it may have charged, so no failover
+            log.exception("payment %s: creating it at %s failed", tx.pk, integration.code)
+            attempts.append(Attempt(integration.code, "error", exc.__class__.__name__))
+            tx.refresh_from_db()
+            return CreateResult(tx, {}, attempts, f"unexpected {exc.__class__.__name__}; the outcome is unknown")
         attempts.append(Attempt(integration.code, "created"))
         tx.refresh_from_db()
         # The client secret is for the payer's browser, once: returned, not kept.

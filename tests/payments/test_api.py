@@ -270,3 +270,15 @@ def test_a_payment_the_gateway_cannot_take_is_a_400(api, org):
     assert create(api, integration=payme.code, amount=100, currency="UZS", reference="a;c=evil").status_code == 400
     assert create(api, integration=click.code, amount=100, currency="EUR", reference="R-2").status_code == 400
     assert not PaymentTransaction.objects.exists()
+
+
+def test_an_unreadable_gateway_answer_is_a_502_without_failover(api, make_stripe, stripe):
+    server = FakeServer().start()
+    try:
+        server.defaults["/v1/payment_intents"] = Answer(200, "<html>not json</html>")
+        odd = make_stripe(server.url, code="stripe-odd")
+        response = create(api, integrations=[odd.code, stripe.code], amount=900, currency="USD")
+    finally:
+        server.stop()
+    assert response.status_code == 502 and response.json()["error"]["code"] == "gateway_error"
+    assert not PaymentTransaction.objects.filter(integration=stripe).exists()

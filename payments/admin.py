@@ -4,6 +4,7 @@ stored gateway callbacks, and a reconciliation view with CSV export."""
 from __future__ import annotations
 
 import json
+import logging
 
 from django import forms
 from django.contrib import admin, messages
@@ -18,6 +19,8 @@ from integrations.models import Integration, Role
 
 from . import reconciliation, services
 from .models import GatewayCallback, PaymentStateChange, PaymentTransaction
+
+log = logging.getLogger("payments.admin")
 
 
 class StateChangeInline(admin.TabularInline):
@@ -66,6 +69,10 @@ class PaymentTransactionAdmin(ReadOnlyOrgAdmin):
                 tx = services.refund(tx, source="admin")
             except (services.PaymentConflict, ConnectorError) as exc:
                 self.message_user(request, f"Payment {tx.pk}: {exc}", messages.ERROR)
+            except Exception as exc:  # noqa: BLE001 - one payment's failure is reported, the others go on
+                log.exception("admin refund of payment %s failed", tx.pk)
+                self.message_user(request, f"Payment {tx.pk}: unexpected {exc.__class__.__name__}; the outcome is "
+                                           "unknown (a repeat is safe)", messages.ERROR)
             else:
                 self.message_user(request, f"Payment {tx.pk}: {tx.refunded_amount} refunded, now {tx.state}.")
 

@@ -3,6 +3,7 @@ and the seed's ``POST /api/integrations/test/payment``. Scoped to the caller's o
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from .serializers import (
     TestPaymentSerializer,
 )
 
+log = logging.getLogger("payments.api")
 DEFAULT_TEST_AMOUNTS = {"UZS": 100_000, "USD": 1_000}
 
 
@@ -165,6 +167,10 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScoped
             raise Conflict(str(exc)) from None
         except ConnectorError as exc:
             return Response(error_body("gateway_error", exc.message, {"kind": exc.kind}), status=502)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreadable answer: the refund's outcome is unknown
+            log.exception("refund of payment %s failed", tx.pk)
+            return Response(error_body("gateway_error", f"unexpected {exc.__class__.__name__}; the outcome is unknown "
+                                       "(a repeat is safe: the same idempotency key is sent)", {}), status=502)
         return Response(PaymentDetailSerializer(tx).data)
 
     @extend_schema(parameters=[OpenApiParameter("integration", str), OpenApiParameter("start", datetime),

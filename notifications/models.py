@@ -41,6 +41,16 @@ class NotificationTemplate(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.channel})"
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+        from django.template import Template, TemplateSyntaxError
+
+        for field in ("subject", "body", "html_body"):
+            try:
+                Template(getattr(self, field) or "")
+            except TemplateSyntaxError as exc:
+                raise ValidationError({field: f"Template error: {exc}"}) from None
+
 
 class MessageStatus(models.TextChoices):
     QUEUED = "queued", "Queued"

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,6 +23,8 @@ from records.models import ProductRelation, RelationKind, StockLevel
 from syncjobs.signals import records_written
 
 from .models import AlertKind, AlertRule, AlertState
+
+log = logging.getLogger("notifications.alerts")
 
 
 def _threshold(product_attributes: dict[str, Any], default: Decimal) -> Decimal:
@@ -41,12 +44,18 @@ def on_records_written(sender, job, integration, model, result, deleted_ids, **k
         Q(integration__isnull=True) | Q(integration=integration),
         organization_id=integration.organization_id, kind=kind, is_active=True,
     ))
+    from .services import NotificationError
+
     for rule in rules:
-        if kind == AlertKind.LOW_STOCK:
-            evaluate(rule, list(StockLevel.objects.filter(integration=integration, external_id__in=changed)
-                                .select_related("product", "location")))
-        else:
-            check_expiry(rule, ProductRelation.objects.filter(integration=integration, external_id__in=changed))
+        try:
+            if kind == AlertKind.LOW_STOCK:
+                evaluate(rule, list(StockLevel.objects.filter(integration=integration, external_id__in=changed)
+                                    .select_related("product", "location")))
+            else:
+                check_expiry(rule, ProductRelation.objects.filter(integration=integration, external_id__in=changed))
+        except NotificationError as exc:
+            # A rule's bad template or recipients must not fail the sync page it watches.
+            log.warning("alert rule %s (%s) could not notify: %s", rule.pk, rule.name, exc)
 
 
 def evaluate(rule: AlertRule, levels: list[StockLevel]) -> int:

@@ -312,3 +312,28 @@ def test_daily_report_rule_sends_once_a_day_with_the_days_figures(org, make_inte
     assert send_daily_reports() == 0
     body = Message.objects.get(template="daily_report").body
     assert "Syncs: 1 completed, 1 failed. Records written: 10. Webhook failures: 0." in body
+
+
+def test_a_broken_template_never_fails_the_sync_page_it_watches(org, make_integration):
+    from django.core.exceptions import ValidationError
+
+    from records.models import Location, Product, StockLevel
+    from records.upsert import UpsertResult
+    from syncjobs.runner import JobRun
+    from syncjobs.signals import records_written
+
+    broken = NotificationTemplate(organization=org, name="low_stock_alert", channel="sms", body="{% if %}")
+    with pytest.raises(ValidationError):
+        broken.full_clean()  # the admin refuses it
+    broken.save()  # written around the admin: the alert fails, not the sync
+    integ = make_integration(org, "demo", type="inventory")
+    product = Product.objects.create(organization=org, integration=integ, external_id="p1", name="Milk")
+    store = Location.objects.create(organization=org, integration=integ, external_id="l1", name="Main")
+    StockLevel.objects.create(organization=org, integration=integ, external_id="s1", product=product,
+                              location=store, quantity=Decimal("0"))
+    AlertRule.objects.create(organization=org, name="low", channel="sms", recipients=["+447911123456"],
+                             threshold=Decimal("5"))
+    with transaction.atomic():
+        records_written.send(sender=JobRun, job=None, integration=integ, model=StockLevel,
+                             result=UpsertResult(updated=1, updated_ids=["s1"]), deleted_ids=[])
+    assert not Message.objects.exists()

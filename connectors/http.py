@@ -137,6 +137,7 @@ class HttpClient:
         self.connector = connector
         self.session = requests.Session()
         self.sync_job_id: int | None = None
+        self._held_logs: list | None = None  # log rows kept aside during a token renewal
 
     # --- public API ------------------------------------------------------------------------------
     def request(
@@ -152,10 +153,13 @@ class HttpClient:
         auth: bool = True,
         timeout: float | None = None,
         idempotent: bool | None = None,
+        secret_response: bool = False,
     ) -> requests.Response:
         """Send one logical request (retried as the rules allow); return a 2xx/3xx response.
 
         ``idempotent=True`` lets a POST be retried like a GET (e.g. a token request, a search).
+        ``secret_response=True`` logs a successful answer's body masked (a login that answers a bare
+        token); error answers are still logged, redacted as usual.
         Raises AuthError, RateLimitedError, TransientError or FatalError.
         """
         method = method.upper()
@@ -174,10 +178,10 @@ class HttpClient:
             status = resp.status_code if resp is not None else None
 
             if resp is not None and status < 400:
-                self._log(action, method, url, params, json, data, outcome, level="info")
+                self._log(action, method, url, params, json, data, outcome, secret_response, level="info")
                 return resp
             if status == 401 and auth and not renewed and token is not None:
-                self._log(action, method, url, params, json, data, outcome, level="warning",
+                self._log(action, method, url, params, json, data, outcome, secret_response, level="warning",
                           error="401: renewing the token once")
                 self.renew_token(stale=token)
                 renewed = True
@@ -189,9 +193,10 @@ class HttpClient:
             )
             delay = self._retry_delay(error, attempt) if retryable else None
             if delay is None:
-                self._log(action, method, url, params, json, data, outcome, level="error", error=error.message)
+                self._log(action, method, url, params, json, data, outcome, secret_response, level="error",
+                          error=error.message)
                 raise error
-            self._log(action, method, url, params, json, data, outcome, level="warning",
+            self._log(action, method, url, params, json, data, outcome, secret_response, level="warning",
                       error=f"{error.message}; retry {attempt + 1}/{max_retries} in {delay:.2f} s")
             time.sleep(delay)
             attempt += 1
@@ -217,9 +222,25 @@ class HttpClient:
 
     def renew_token(self, stale: dict[str, Any] | None) -> dict[str, Any] | None:
         """Renew under a row lock; if another worker renewed meanwhile, use its token instead."""
-        from integrations.models import Integration
+        from integrations.models import IntegrationLog
 
         stale_value = (stale or {}).get("access_token")
+        # The token request's log rows are kept aside and written after the lock's transaction:
+        # when obtain_token fails (a wrong password), that transaction rolls back and would take
+        # the very rows that explain the failure with it.
+        self._held_logs = []
+        try:
+            fresh = self._renew_locked(stale_value)
+        finally:
+            held, self._held_logs = self._held_logs, None
+            if held:
+                IntegrationLog.objects.bulk_create(held)
+        self.integration.token_cache = fresh or {}
+        return fresh
+
+    def _renew_locked(self, stale_value: str | None) -> dict[str, Any] | None:
+        from integrations.models import Integration
+
         with transaction.atomic():
             # NO KEY: other workers' log rows (a foreign key to this row) need not wait for the renewal.
             row = (Integration.objects.select_for_update(no_key=connection.vendor == "postgresql")
@@ -231,7 +252,6 @@ class HttpClient:
                 fresh = self.connector.obtain_token()
                 if fresh is not None:
                     Integration.objects.filter(pk=row.pk).update(token_cache=fresh)
-        self.integration.token_cache = fresh or {}
         return fresh
 
     def release(self) -> None:
@@ -351,7 +371,7 @@ class HttpClient:
         query = [(k, MASK if is_secret_key(k) or v in secrets else v) for k, v in parse_qsl(parts.query, True)]
         return self._redact(urlunsplit(parts._replace(query=urlencode(query, safe="*"))))
 
-    def _log(self, action, method, url, params, json, data, outcome: _Outcome, *, level: str,
+    def _log(self, action, method, url, params, json, data, outcome: _Outcome, secret_response: bool, *, level: str,
              error: str = "") -> None:
         from integrations.models import Direction, IntegrationLog
 
@@ -362,7 +382,7 @@ class HttpClient:
         except requests.RequestException:
             full_url = url
         body = json if json is not None else data
-        IntegrationLog.objects.create(
+        entry = IntegrationLog(
             organization_id=self.integration.organization_id,
             integration=self.integration,
             action=action[:64],
@@ -373,7 +393,12 @@ class HttpClient:
             status_code=resp.status_code if resp is not None else None,
             duration_ms=outcome.duration_ms,
             request_excerpt=excerpt(body, secrets),
-            response_excerpt=excerpt(resp.content, secrets) if resp is not None else "",
+            response_excerpt="" if resp is None else (
+                MASK if secret_response and resp.status_code < 400 else excerpt(resp.content, secrets)),
             error_message=redact_text(error, secrets),
             sync_job_id=self.sync_job_id,
         )
+        if self._held_logs is not None:
+            self._held_logs.append(entry)
+        else:
+            entry.save()

@@ -33,6 +33,7 @@ def _secrets_of(integration: Integration) -> tuple[str, ...]:
 def run_connection_test(integration: Integration) -> dict[str, Any]:
     """Call the provider, record the outcome on the integration and in its log; return the outcome."""
     started = time.monotonic()
+    connector = None
     try:
         connector = get_connector_class(integration.provider)(integration)
         message, ok = connector.test_connection() or "Connection works.", True
@@ -41,6 +42,9 @@ def run_connection_test(integration: Integration) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - any failure is the test's answer, not a crash
         log.exception("connection test of integration %s crashed", integration.pk)
         message, ok = f"error: {exc.__class__.__name__}: {exc}", False
+    finally:
+        if connector is not None:
+            connector.http.release()  # a connection test keeps no licence seat
     message = redact_text(str(message), _secrets_of(integration))[:2000]
     duration_ms = int((time.monotonic() - started) * 1000)
 

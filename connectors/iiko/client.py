@@ -68,7 +68,7 @@ class IikoConnector(Connector):
             raise ConfigError("iiko needs a login and a password")
         self._logout_cached()
         try:
-            resp = self.http.request("POST", f"{API}auth", action="iiko.auth", auth=False,
+            resp = self.http.request("POST", f"{API}auth", action="iiko.auth", auth=False, secret_response=True,
                                      data={"login": creds["login"], "pass": password_hash(creds["password"])})
         except AuthError as exc:
             raise AuthError(f"iiko refused the login or password ({exc.message})",
@@ -78,17 +78,7 @@ class IikoConnector(Connector):
         token = xmlparse.check_not_html(resp).decode("utf-8", "replace").strip()
         if not TOKEN.fullmatch(token):
             raise FatalError(f"iiko's auth answered something that is not a token: {token[:60]!r}")
-        self._mask_logged("iiko.auth", token)
         return {"access_token": token, "expires_at": int(time.time()) + SESSION_SECONDS}
-
-    def _mask_logged(self, action: str, token: str) -> None:
-        """Mask a token in the log rows of ``action``: the login answers the bare token, and a logout of a
-        token this process never held (another job's) may echo it; the client masks only tokens it knows."""
-        from integrations.models import IntegrationLog
-        from integrations.redaction import MASK
-
-        IntegrationLog.objects.filter(integration_id=self.integration.pk, action=action,
-                                      response_excerpt__contains=token).update(response_excerpt=MASK)
 
     def _logout_cached(self) -> None:
         """Log out the token still cached (expired by our clock, or refused with a 401) before a new login."""
@@ -100,12 +90,11 @@ class IikoConnector(Connector):
 
     def release_token(self, token: dict[str, Any]) -> None:
         try:
-            self.http.request("GET", f"{API}logout", action="iiko.logout", auth=False,
+            # A logout of a token this process never held (another job's) may echo it: mask the answer.
+            self.http.request("GET", f"{API}logout", action="iiko.logout", auth=False, secret_response=True,
                               params={"key": token["access_token"]})
         except AuthError:
             pass  # already gone (expired, or the server restarted): its seat is free
-        finally:
-            self._mask_logged("iiko.logout", token["access_token"])
 
     @staticmethod
     def _licence_error(exc: FatalError) -> ConnectorError:

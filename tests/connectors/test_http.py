@@ -194,6 +194,9 @@ def test_refused_credentials_at_the_token_endpoint_are_an_auth_error(server, scr
         scripted.http.get_json("/items", action="t.items")
 
     assert server.requests_to("/items") == []
+    # The refused token request stays in the log although the renewal's transaction rolled back.
+    [entry] = logs(scripted.integration, "scripted.token")
+    assert entry.status_code == 401 and entry.level == "error" and CLIENT_SECRET not in entry.request_excerpt
 
 
 @pytest.mark.postgres

@@ -38,6 +38,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) benchmarks/upsert_bench.py
 	$(PY) benchmarks/webhook_bench.py
+	$(PY) benchmarks/services_bench.py
 
 clean:
 	rm -rf var

@@ -129,3 +129,17 @@ def test_one_stripe_event_delivered_many_times_at_once_is_stored_and_processed_o
     process_batch()
     tx.refresh_from_db()
     assert tx.state == PaymentState.PAID and tx.history.filter(to_state="paid").count() == 1
+
+
+def test_concurrent_click_attempts_for_one_order_end_with_one_payment(live_server, org):
+    click = click_integration(org)
+    open_payment(click, "C-2", 1_000_000)
+    url = f"{live_server.url}/api/payments/click/{click.webhook_key}"
+    attempts = [click_fields(0, click_trans_id=f"77{i}", merchant_trans_id="C-2", amount="10000") for i in range(N)]
+    prepared = at_once(N, lambda i: requests.post(url, data=attempts[i], timeout=30).json())
+    assert all(p["error"] == 0 for p in prepared), prepared  # each later attempt supersedes the earlier one
+    completes = [click_fields(1, click_trans_id=f"77{i}", merchant_trans_id="C-2", amount="10000",
+                              prepare_id=str(prepared[i]["merchant_prepare_id"])) for i in range(N)]
+    completed = at_once(N, lambda i: requests.post(url, data=completes[i], timeout=30).json())
+    assert sorted(c["error"] for c in completed) == [-9] * (N - 1) + [0]
+    assert PaymentTransaction.objects.filter(reference="C-2", state=PaymentState.PAID).count() == 1

@@ -286,6 +286,8 @@ def list_view(request: HttpRequest, retailer: str, state: dict[str, Any], query:
             total, page = len(ids), ids[offset:offset + page_size]
         else:
             by_time = since is not None or query.get("orderby", "").lower() in {"modifieddate", "createddate"}
+            if since is not None and state.get("exclusive_since"):
+                since += 1  # the other reading of the undocumented bound: strictly after
             listing = ds.Listing(state, entity, (since or 0) if by_time else None)
             total, page = listing.total, listing.page(offset, page_size)
     except (ValueError, KeyError, TypeError) as exc:
@@ -560,6 +562,8 @@ def _control_update(state: dict[str, Any], body: dict[str, Any]) -> dict[str, An
     if entity == "stock":
         return _control_stock(state, body)
     changed, records = [], []
+    # "same_time": one modifiedDate for all (a bulk import): rows that only an offset can tell apart.
+    instant = ds.next_change_ts(state) if body.get("same_time") else None
     for n in _targets(state, entity, body):
         rec = ds.record(state, entity, n)
         if rec is None:
@@ -567,7 +571,7 @@ def _control_update(state: dict[str, Any], body: dict[str, Any]) -> dict[str, An
         entry = state["changes"].setdefault(entity, {}).get(str(n), {"fields": {}, "created": False})
         version = entry.get("version", 1) + 1
         fields = body.get("fields") or _default_change(entity, rec, version)
-        state["changes"][entity][str(n)] = {**entry, "version": version, "ts": ds.next_change_ts(state),
+        state["changes"][entity][str(n)] = {**entry, "version": version, "ts": instant or ds.next_change_ts(state),
                                             "fields": {**entry["fields"], **fields}}
         changed.append(ds.kv_id(entity, n))
         records.append(ds.record(state, entity, n))
@@ -667,6 +671,9 @@ CONTROL_ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any], str, str], 
     "expire_tokens": lambda s, b, r, c: {"gen": set_client_tokens(c, gen=client_tokens(c)["gen"] + 1)["gen"]},
     "set_token_ttl": lambda s, b, r, c: set_client_tokens(c, ttl=int(b["seconds"])),
     "webhooks": lambda s, b, r, c: {"data": [_hook_out(hid, h) for hid, h in s["webhooks"].items()]},
+    # lastModifiedFrom is inclusive by default; "exclusive": true makes it strictly-after.
+    "set_since_bound": lambda s, b, r, c: s.update(exclusive_since=bool(b.get("exclusive"))) or {
+        "exclusive": s["exclusive_since"]},
     "stats": lambda s, b, r, c: {"requests": ds.counter(r, "requests"),
                                  "token_requests": ds.counter(c, "token_requests"),
                                  "sizes": s["sizes"]},

@@ -1,9 +1,10 @@
 """KiotViet's streams: offset paging (``pageSize``/``currentItem``) turned into an exact, resumable cursor.
 
 Lists that take ``lastModifiedFrom`` are read in ``orderBy=modifiedDate`` order and re-queried from
-the last record's time on each request, so the cursor ``{"since", "skip"}`` (the time, and how many
-records at exactly that time were already read) is an exact resume point, and records modified
-during a run move behind the cursor instead of shifting offsets under it. A full read starts from
+the last record's time on each request, so the cursor ``{"since", "seen"}`` (the time, and the ids
+already read at exactly that time) is an exact resume point whether KiotViet's ``lastModifiedFrom``
+is inclusive or exclusive (undocumented), and records modified during a run move behind the cursor
+instead of shifting offsets under it. A full read starts from
 ``FLOOR``; an incremental read starts ``overlap_seconds`` before its cursor (a row committed late
 with an earlier time is re-read; unchanged rows cost a hash compare). Never-edited rows have a null
 ``modifiedDate``; KiotViet orders them by ``createdDate``, and so do we.
@@ -54,6 +55,10 @@ def record_time(raw: Any) -> str | None:
     if not isinstance(raw, dict):
         return None
     return raw.get("modifiedDate") or raw.get("createdDate")
+
+
+def record_id(raw: Any) -> str:
+    return str(raw.get("id", raw.get("categoryId"))) if isinstance(raw, dict) else ""
 
 
 def fetch_page(ctx: SyncContext, path: str, params: dict[str, Any], action: str) -> dict[str, Any]:
@@ -127,20 +132,29 @@ class KiotVietStream(Stream):
         return self.mapper(raw)
 
     # --- reading ------------------------------------------------------------------------------------
-    def start(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> tuple[str, int]:
+    def start(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> tuple[str, dict[str, str]]:
         if full or not cursor or not cursor.get("since"):
-            return FLOOR, 0
-        if cursor.get("resume"):  # a run that died halfway: continue exactly where it stopped
-            return cursor["since"], int(cursor.get("skip") or 0)
-        overlap = float(ctx.config.get("overlap_seconds", 2))
-        return kv_format(kv_time(cursor["since"]) - timedelta(seconds=overlap)), 0
+            return FLOOR, {}
+        overlap = 0.0 if cursor.get("resume") else float(ctx.config.get("overlap_seconds", 2))
+        seen = cursor.get("seen")
+        if not overlap and isinstance(seen, dict):  # a run that died halfway: continue exactly there
+            return cursor["since"], {str(k): str(v) for k, v in seen.items()}
+        return kv_format(kv_time(cursor["since"]) - timedelta(seconds=overlap)), {}
 
     def read(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> Iterator[Page]:
         pages = self.pages(ctx, cursor, full)
         return prefetched(pages) if ctx.config.get("prefetch", True) else pages
 
     def pages(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> Iterator[Page]:
-        since, skip = self.start(ctx, cursor, full)
+        """Keyset reading on ``lastModifiedFrom``, right whether KiotViet treats it as inclusive or not.
+
+        ``since`` only moves to a time whose rows were all read (one before the page's last time), and
+        ``seen`` maps the ids read at or after it to their time: repeated rows are dropped (a row
+        changed again meanwhile has a new time and is read again). Only a group of rows sharing one
+        time that is larger than a page needs ``currentItem`` to step over the part already read.
+        """
+        since, seen = self.start(ctx, cursor, full)
+        offset = 0
         read_from = since
         page_size = int(ctx.config.get("page_size", 100))
         per_batch = int(ctx.config.get("pages_per_batch", 10))
@@ -149,7 +163,7 @@ class KiotVietStream(Stream):
         pages = 0
         action = f"kiotviet.{self.name}.list"
         while True:
-            params = {"pageSize": page_size, "currentItem": skip, "lastModifiedFrom": since,
+            params = {"pageSize": page_size, "currentItem": offset, "lastModifiedFrom": since,
                       "orderBy": "modifiedDate", "orderDirection": "Asc", **self.params}
             if self.removed_key:
                 params["includeRemoveIds"] = "true"
@@ -157,21 +171,24 @@ class KiotVietStream(Stream):
             data = body["data"]
             for rid in body.get(self.removed_key or "", None) or []:
                 removed[str(rid)] = None
-            times = [record_time(r) for r in data]
-            last = next((t for t in reversed(times) if t), None)
-            if last is not None and kv_time(last) != kv_time(since):
-                since, skip = last, sum(1 for t in times if t and kv_time(t) == kv_time(last))
-            else:
-                skip += len(data)
-            batch += data
+            keyed = [(r, record_time(r)) for r in data]
+            fresh = [r for r, t in keyed if not t or seen.get(record_id(r)) != t]
+            seen.update((record_id(r), t) for r, t in keyed if t)
+            times = sorted({kv_time(t) for _, t in keyed if t})
+            if len(times) > 1 and times[-2] > kv_time(since):
+                since, offset = next(t for _, t in keyed if t and kv_time(t) == times[-2]), 0
+                seen = {k: t for k, t in seen.items() if kv_time(t) >= times[-2]}
+            elif data and not fresh:
+                offset += len(data)  # inside a group of rows sharing one time, larger than a page
+            batch += fresh
             pages += 1
             done = len(data) < page_size or not data
             if batch and (done or pages >= per_batch):
-                yield self.page(ctx, batch, {"since": since, "skip": skip, "resume": True})
+                yield self.page(ctx, batch, {"since": since, "seen": dict(seen), "resume": True})
                 batch, pages = [], 0
             if done:
                 break
-        yield Page(records=[], cursor={"since": since, "skip": skip},
+        yield Page(records=[], cursor={"since": since, "seen": dict(seen)},
                    deleted_ids=self.removed(ctx, read_from, list(removed)))
 
     def removed(self, ctx: SyncContext, since: str, listed: list[str]) -> list[str]:

@@ -60,6 +60,29 @@ def test_incremental_reads_only_changes_and_removed_ids(kv, kv_sandbox):
     assert stock_gone == ["1000023:3101", "1000023:3102", "1000023:3103"]  # its stock, in every branch
 
 
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_reads_are_exact_whether_last_modified_from_is_inclusive_or_not(kv, kv_sandbox, exclusive):
+    connector = kv(sizes=SIZES, config={"overlap_seconds": 0, "page_size": 2})
+    kv_sandbox.control(connector, "set_since_bound", exclusive=exclusive)
+    kv_sandbox.control(connector, "update", entity="products", ids=[1000001])
+    full = read_all(connector, "products", full=True)
+    cursor = full[-1].cursor
+
+    assert sorted(r["id"] for p in full for r in p.records) == list(range(1000001, 1000024))
+    assert not any(p.records for p in read_all(connector, "products", cursor))  # nothing new: nothing read
+    kv_sandbox.control(connector, "update", entity="products", ids=[1000004, 1000009, 1000013])
+    pages = read_all(connector, "products", cursor)
+
+    assert [r["id"] for p in pages for r in p.records] == [1000004, 1000009, 1000013]
+
+    # A bulk change: five rows share one modifiedDate, more than a page of 2 can hold.
+    bulk = [1000002, 1000005, 1000006, 1000010, 1000020]
+    kv_sandbox.control(connector, "update", entity="products", ids=bulk, same_time=True)
+    pages = read_all(connector, "products", pages[-1].cursor)
+    assert [r["id"] for p in pages for r in p.records] == bulk
+    assert not any(p.records for p in read_all(connector, "products", pages[-1].cursor))
+
+
 def test_a_resumed_read_continues_exactly_after_its_checkpoint(kv):
     connector = kv(sizes=SIZES)
     pages = read_all(connector, "products", full=True)

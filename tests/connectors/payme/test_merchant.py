@@ -351,3 +351,12 @@ def test_an_unexpected_failure_is_a_system_error_not_a_500(client, payme, paymen
     monkeypatch.setitem(merchant.METHODS, "CheckTransaction", broken)
     assert_error(call(client, payme, "CheckTransaction", id=PAYME_ID), -32400)
     assert GatewayCallback.objects.get(method="CheckTransaction").error_code == -32400
+
+
+def test_create_repeat_of_a_performed_transaction_is_31008_and_changes_nothing(client, payme, payment):
+    create(client, payme)
+    performed = call(client, payme, "PerformTransaction", id=PAYME_ID)["result"]
+    assert_error(create(client, payme), -31008)
+    assert call(client, payme, "CheckTransaction", id=PAYME_ID)["result"]["perform_time"] == performed["perform_time"]
+    payment.refresh_from_db()
+    assert payment.state == PaymentState.PAID

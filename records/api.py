@@ -44,7 +44,7 @@ RECORD_TYPES: list[tuple[str, type[m.SyncedRecord], tuple[str, ...], tuple]] = [
     ("suppliers", m.Supplier, ("name",), ()),
     ("orders", m.Order, ("ordered_at", "number", "total"), (live_lines(m.OrderLine),)),
     ("invoices", m.Invoice, ("issued_at", "number", "total"), (live_lines(m.InvoiceLine),)),
-    ("payments", m.Payment, ("paid_at", "amount"), ()),
+    ("payment-records", m.Payment, ("paid_at", "amount"), ()),
     ("staff-users", m.StaffUser, ("name",), ()),
     ("accounts", m.Account, ("name",), ()),
     ("charges", m.Charge, ("name",), ()),

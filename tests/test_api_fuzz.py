@@ -174,7 +174,7 @@ def _seed(org, api) -> None:
         "credential-audits": audit.pk,
         "locations": location.pk, "categories": category.pk, "products": product.pk, "stock-levels": stock.pk,
         "customers": customer.pk, "suppliers": supplier.pk, "orders": order.pk, "invoices": invoice.pk,
-        "payments": payment.pk,
+        "payment-records": payment.pk,
     })
 
 

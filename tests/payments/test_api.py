@@ -9,7 +9,7 @@ from payments.models import PaymentState, PaymentTransaction
 from tests.connectors.fakeserver import Answer, FakeServer
 from tests.payments.helpers import click_integration, payme_integration
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.urls("tests.payments.urls")]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def create(api, **body):

@@ -85,7 +85,6 @@ def test_concurrent_click_prepare_and_complete_pay_once(live_server, org):
     assert PaymentTransaction.objects.filter(integration=click).count() == 1
 
 
-@pytest.mark.urls("tests.payments.urls")
 def test_concurrent_api_creates_with_one_idempotency_key_make_one_payment(live_server, org, api_client_for):
     from integrations.models import ApiKey
 

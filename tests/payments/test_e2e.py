@@ -11,8 +11,7 @@ from tests.conftest import wait_for
 from tests.payments.conftest import WHSEC
 from webhooks.models import EventStatus, WebhookEvent
 
-pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True),
-              pytest.mark.urls("tests.payments.urls")]
+pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def state_of(pk: int) -> str:

@@ -14,7 +14,7 @@ from payments import reconciliation
 from payments.models import PaymentState, PaymentTransaction
 from tests.payments.helpers import click_integration, payme_integration
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.payments.urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 def tx(integration, reference, amount, state=PaymentState.PAID, **extra):

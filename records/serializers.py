@@ -35,11 +35,12 @@ class RecordSerializer(serializers.ModelSerializer):
         return fields
 
 
-def record_serializer(model: type[m.SyncedRecord], **extra_fields) -> type[RecordSerializer]:
-    """A read-only serializer for ``model`` (the records API never writes)."""
+def record_serializer(model: type[m.SyncedRecord], name: str = "", **extra_fields) -> type[RecordSerializer]:
+    """A read-only serializer for ``model`` (the records API never writes); ``name`` names its schema
+    component where the model's own name is taken by another app's (e.g. the payments ledger)."""
     meta = type("Meta", (RecordSerializer.Meta,), {"model": model, "read_only_fields": ()})
     attrs = {"Meta": meta, "__module__": __name__, **extra_fields}
-    return type(f"{model.__name__}Serializer", (RecordSerializer,), attrs)
+    return type(f"{name or model.__name__}Serializer", (RecordSerializer,), attrs)
 
 
 OrderLineSerializer = record_serializer(m.OrderLine)
@@ -54,7 +55,7 @@ SERIALIZERS: dict[type[m.SyncedRecord], type[RecordSerializer]] = {
     m.Supplier: record_serializer(m.Supplier),
     m.Order: record_serializer(m.Order, lines=OrderLineSerializer(many=True, read_only=True)),
     m.Invoice: record_serializer(m.Invoice, lines=InvoiceLineSerializer(many=True, read_only=True)),
-    m.Payment: record_serializer(m.Payment),
+    m.Payment: record_serializer(m.Payment, name="PaymentRecord"),
     m.StaffUser: record_serializer(m.StaffUser),
     m.Account: record_serializer(m.Account),
     m.Charge: record_serializer(m.Charge),

@@ -167,8 +167,9 @@ class JobRun:
                 SyncState.objects.filter(integration=self.integration, stream=job.stream).update(
                     resume_cursor=page.cursor, updated_at=timezone.now()
                 )
-            self.seen.update(row.external_id for row in rows)
-            self.seen.update(e["external_id"] for e in errors if e["external_id"])
+            if self.full and stream.delete_strategy == "full_scan":  # only the full-scan diff reads them
+                self.seen.update(row.external_id for row in rows)
+                self.seen.update(e["external_id"] for e in errors if e["external_id"])
             self.unidentified_failures += sum(1 for e in errors if not e["external_id"])
 
             job.pages += 1

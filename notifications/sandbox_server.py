@@ -7,9 +7,7 @@ Each is under ``/<provider>/`` as in the hub (``/twilio/2010-04-01/Accounts/<sid
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import os
 
 PROVIDERS = ("twilio", "vonage", "textlocal", "sns", "sendgrid", "mailgun")
 
@@ -25,26 +23,12 @@ urlpatterns: list = []
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the messaging provider sandboxes standalone.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8082)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DEBUG", "true")
-    import django
+    from connectors import sandbox_server
 
-    django.setup()
-    from django.conf import settings
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-
-    urlpatterns.extend(urlpatterns_for_all())
-    settings.ROOT_URLCONF = __name__
-    print(f"Messaging sandboxes on http://{args.host}:{args.port}/<provider>/ ({', '.join(PROVIDERS)}); "
-          "secrets are '<account>-secret'")
-    httpd = ThreadedWSGIServer((args.host, args.port), WSGIRequestHandler)
-    httpd.set_app(WSGIHandler())
-    httpd.serve_forever()
+    args = sandbox_server.parser("Run the messaging provider sandboxes standalone.", 8082).parse_args(argv)
+    sandbox_server.run(__name__, args, f"Messaging sandboxes under /<provider>/ ({', '.join(PROVIDERS)}); "
+                                       "secrets are '<account>-secret'",
+                       configure=lambda settings: urlpatterns.extend(urlpatterns_for_all()))  # after setup
 
 
 if __name__ == "__main__":

@@ -493,34 +493,10 @@ urlpatterns = [
 
 def main(argv: list[str] | None = None) -> None:
     """Serve only this sandbox (at the root path), e.g. for a benchmark or a manual look."""
-    import argparse
-    import os
+    from connectors import sandbox_server
 
-    import django
-
-    parser = argparse.ArgumentParser(description="Run the Demo Store sandbox standalone.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DEBUG", "true")
-    django.setup()
-    import socket
-
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-
-    class NoDelayHandler(WSGIRequestHandler):
-        # wsgiref writes headers and body separately: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms.
-        def setup(self) -> None:
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    settings.ROOT_URLCONF = __name__
-    print(f"Demo Store sandbox on http://{args.host}:{args.port}/ (credentials: client_id, client_id + '-secret')")
-    httpd = ThreadedWSGIServer((args.host, args.port), NoDelayHandler)
-    httpd.set_app(WSGIHandler())
-    httpd.serve_forever()
+    args = sandbox_server.parser("Run the Demo Store sandbox standalone.", 8081).parse_args(argv)
+    sandbox_server.run(__name__, args, "Demo Store sandbox (credentials: client_id, client_id + '-secret')")
 
 
 if __name__ == "__main__":

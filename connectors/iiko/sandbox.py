@@ -452,34 +452,10 @@ urlpatterns = [
 
 def main(argv: list[str] | None = None) -> None:
     """Serve only this sandbox (at the root path), e.g. for the benchmark or a manual look."""
-    import argparse
-    import os
-    import socket
+    from connectors import sandbox_server
 
-    import django
-
-    parser = argparse.ArgumentParser(description="Run the iiko sandbox standalone.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DEBUG", "true")
-    django.setup()
-    from django.conf import settings
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-
-    class NoDelayHandler(WSGIRequestHandler):
-        # wsgiref writes headers and body apart: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms.
-        def setup(self) -> None:
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    settings.ROOT_URLCONF = __name__
-    print(f"iiko sandbox on http://{args.host}:{args.port}/resto/api/ (password of login L: 'L-password')")
-    httpd = ThreadedWSGIServer((args.host, args.port), NoDelayHandler)
-    httpd.set_app(WSGIHandler())
-    httpd.serve_forever()
+    args = sandbox_server.parser("Run the iiko sandbox standalone.", 8766).parse_args(argv)
+    sandbox_server.run(__name__, args, "iiko sandbox, API under /resto/api/ (password of login L: 'L-password')")
 
 
 if __name__ == "__main__":

@@ -732,44 +732,22 @@ urlpatterns = [
 
 def main(argv: list[str] | None = None) -> None:
     """Serve only this sandbox (at the root path), e.g. for the benchmark or a manual look."""
-    import argparse
-    import os
-    import socket
+    from connectors import sandbox_server
 
-    import django
-
-    parser = argparse.ArgumentParser(description="Run the KiotViet sandbox standalone.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
+    parser = sandbox_server.parser("Run the KiotViet sandbox standalone.", 8765)
     parser.add_argument("--shared-cache", action="store_true",
                         help="keep the state in the hub's cache (Redis) instead of this process's memory")
     args = parser.parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DEBUG", "true")
-    django.setup()
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 
-    class QuietNoDelayHandler(WSGIRequestHandler):
-        # wsgiref writes headers and body apart: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms.
-        def setup(self) -> None:
-            super().setup()
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def configure(settings: Any) -> None:
+        if not args.shared_cache:
+            # One process: its own memory holds the state, out of reach of anything that clears the
+            # shared cache (a test run's cache.clear() would reset every retailer mid-benchmark).
+            settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                           "LOCATION": "kiotviet-sandbox"}}
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-            return
-
-    settings.ROOT_URLCONF = __name__
-    if not args.shared_cache:
-        # One process: its own memory holds the state, out of reach of anything that clears the
-        # shared cache (a test run's cache.clear() would reset every retailer mid-benchmark).
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                       "LOCATION": "kiotviet-sandbox"}}
-    print(f"KiotViet sandbox on http://{args.host}:{args.port}/ (token: /connect/token; "
-          f"client_secret = client_id + '-secret'; any Retailer name)", flush=True)
-    httpd = ThreadedWSGIServer((args.host, args.port), QuietNoDelayHandler)
-    httpd.set_app(WSGIHandler())
-    httpd.serve_forever()
+    sandbox_server.run(__name__, args, "KiotViet sandbox (token: /connect/token; client_secret = client_id + "
+                                       "'-secret'; any Retailer name)", configure)
 
 
 if __name__ == "__main__":

@@ -53,10 +53,11 @@ def _claim(dest_id: int) -> bool:
     return bool(Destination.objects.filter(free & ready, pk=dest_id, is_active=True).update(locked_until=lease))
 
 
-def publish_destination(dest_id: int, batch: int | None = None) -> int:
-    """Publish the destination's pending deliveries in order; return how many were delivered."""
+def publish_destination(dest_id: int, batch: int | None = None) -> int | None:
+    """Publish the destination's pending deliveries in order; return how many were delivered, or
+    None when another dispatcher holds the destination (paused destinations count as claimed-nothing)."""
     if not _claim(dest_id):
-        return 0
+        return None
     delivered = 0
     try:
         dest = Destination.objects.get(pk=dest_id)
@@ -125,8 +126,17 @@ def dispatch_all() -> dict[str, int]:
     delivered = 0
     dest_ids = set(EventDelivery.objects.filter(status=DeliveryStatus.PENDING)
                    .values_list("destination_id", flat=True).distinct())
+    busy = False
     for dest_id in sorted(dest_ids):
-        delivered += publish_destination(dest_id)
+        n = publish_destination(dest_id)
+        busy |= n is None and Destination.objects.filter(pk=dest_id, locked_until__gt=timezone.now()).exists()
+        delivered += n or 0
+    if busy:
+        # Another dispatcher holds a destination and may have finished reading it before our events
+        # were fanned out: come back soon rather than leave them to the beat's safety net.
+        from .outbox import kick
+
+        kick()
     return {"fanned_out": fanned, "delivered": delivered}
 
 

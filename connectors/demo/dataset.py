@@ -16,11 +16,10 @@ import hmac
 import random
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
+from ..sandbox_state import SandboxStore
 
 BASE_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 UNIX = datetime(1970, 1, 1, tzinfo=UTC)
@@ -32,7 +31,6 @@ STOCK_ID_FACTOR = 1000
 MAX_LOCATIONS = STOCK_ID_FACTOR - 1
 DEFAULT_SIZES = {"locations": 5, "categories": 30, "products": 200, "customers": 50, "orders": 100}
 ENTITIES = ("locations", "categories", "products", "stock", "customers", "orders")
-STATE_TTL = 30 * 24 * 3600
 
 ADJECTIVES = ("Fresh", "Organic", "Classic", "Spicy", "Golden", "Smoked", "Crispy", "Sweet", "Green", "Royal",
               "Rustic", "Creamy", "Wild", "Premium", "Daily", "Mountain")
@@ -78,10 +76,6 @@ def check_secret(client_id: str, client_secret: str) -> bool:
     return bool(client_id) and hmac.compare_digest(account_secret(client_id).encode(), (client_secret or "").encode())
 
 
-def _key(client_id: str, what: str) -> str:
-    return f"demo-sandbox:{hashlib.sha256(client_id.encode()).hexdigest()[:24]}:{what}"
-
-
 def new_state(client_id: str) -> dict[str, Any]:
     return {
         "seed": int(hashlib.sha256(client_id.encode()).hexdigest()[:12], 16),
@@ -97,44 +91,15 @@ def new_state(client_id: str) -> dict[str, Any]:
     }
 
 
-def load_state(client_id: str) -> dict[str, Any]:
-    return cache.get(_key(client_id, "state")) or new_state(client_id)
-
-
-@contextmanager
-def locked_state(client_id: str) -> Iterator[dict[str, Any]]:
-    """Read-modify-write of an account's state under a cache lock (shared by all processes)."""
-    lock = _key(client_id, "lock")
-    deadline = time.monotonic() + 10
-    while not cache.add(lock, 1, timeout=10):
-        if time.monotonic() > deadline:
-            raise TimeoutError("demo sandbox state is locked")
-        time.sleep(0.005)
-    try:
-        state = load_state(client_id)
-        yield state
-        cache.set(_key(client_id, "state"), state, timeout=STATE_TTL)
-    finally:
-        cache.delete(lock)
+STATE = SandboxStore("demo-sandbox", new_state)
+load_state = STATE.load
+locked_state = STATE.locked
+count = STATE.count
+counter = STATE.counter
 
 
 def reset(client_id: str) -> None:
-    cache.delete_many([_key(client_id, w) for w in ("state", "requests", "token_requests")])
-
-
-def count(client_id: str, what: str) -> int:
-    """Atomically count a request (the Nth request decides which fault applies)."""
-    key = _key(client_id, what)
-    cache.add(key, 0, timeout=STATE_TTL)
-    try:
-        return cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=STATE_TTL)
-        return 1
-
-
-def counter(client_id: str, what: str) -> int:
-    return int(cache.get(_key(client_id, what)) or 0)
+    STATE.forget(client_id, "state", "requests", "token_requests")
 
 
 def next_change_ts(state: dict[str, Any]) -> int:

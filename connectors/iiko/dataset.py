@@ -16,18 +16,18 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
+
+from ..sandbox_state import SandboxStore
 
 DEFAULT_SIZES = {"restaurants": 4, "stores": 6, "suppliers": 12, "groups": 5, "products": 40, "invoices": 15,
                  "lines": 3, "invoice_days": 30}
 MAX_SIZES = {"restaurants": 1000, "stores": 5000, "suppliers": 100_000, "groups": 10_000, "products": 500_000,
              "invoices": 200_000, "lines": 100, "invoice_days": 3660}
 BASE_REVISION = 1
-STATE_TTL = 30 * 24 * 3600
 LICENCE_MODULE = "28008806"  # iikoServer API module id (licence/info?moduleId=...)
 
 # Measure units are server-wide constants on a real iiko (the same GUIDs on every server).
@@ -61,10 +61,6 @@ def check_password(login: str, pass_hash: str) -> bool:
     return bool(login) and hmac.compare_digest(sha1_hex(password_for(login)), (pass_hash or "").lower())
 
 
-def _key(login: str, what: str) -> str:
-    return f"iiko-sandbox:{hashlib.sha256(login.encode()).hexdigest()[:24]}:{what}"
-
-
 def token_key(token: str) -> str:
     return f"iiko-sandbox:token:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
 
@@ -87,45 +83,23 @@ def new_state(login: str) -> dict[str, Any]:
     }
 
 
-def load_state(login: str) -> dict[str, Any]:
-    return cache.get(_key(login, "state")) or new_state(login)
+STATE = SandboxStore("iiko-sandbox", new_state)
+load_state = STATE.load
+locked_state = STATE.locked
 
 
-@contextmanager
-def locked_state(login: str) -> Iterator[dict[str, Any]]:
-    """Read-modify-write of an account's state under a cache lock (shared by all processes)."""
-    lock = _key(login, "lock")
-    deadline = time.monotonic() + 10
-    while not cache.add(lock, 1, timeout=10):
-        if time.monotonic() > deadline:
-            raise TimeoutError("iiko sandbox state is locked")
-        time.sleep(0.005)
-    try:
-        state = load_state(login)
-        yield state
-        cache.set(_key(login, "state"), state, timeout=STATE_TTL)
-    finally:
-        cache.delete(lock)
+def count_request(login: str) -> int:
+    return STATE.count(login, "requests")
+
+
+def requests_so_far(login: str) -> int:
+    return STATE.counter(login, "requests")
 
 
 def reset(login: str) -> None:
     for token in load_state(login)["tokens"]:
         cache.delete(token_key(token))
-    cache.delete_many([_key(login, w) for w in ("state", "requests")])
-
-
-def count_request(login: str) -> int:
-    key = _key(login, "requests")
-    cache.add(key, 0, timeout=STATE_TTL)
-    try:
-        return cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=STATE_TTL)
-        return 1
-
-
-def requests_so_far(login: str) -> int:
-    return int(cache.get(_key(login, "requests")) or 0)
+    STATE.forget(login, "state", "requests")
 
 
 def live_tokens(state: dict[str, Any], at: float | None = None) -> dict[str, float]:
@@ -179,7 +153,7 @@ def _store(state, n):
     r = store_restaurant(state, n)
     kind = STORE_KINDS[((n - 1) // max(1, size(state, "restaurants"))) % len(STORE_KINDS)]
     return {"id": guid(state, "store", n), "parentId": guid(state, "restaurant", r), "code": f"S{n:03d}",
-            "name": f"{kind} ({WORDS[r % len(WORDS)]} №{r})", "type": "STORE"}
+            "name": f"{kind} ({WORDS[r % len(WORDS)]} №{r})", "type": "STATE"}
 
 
 def _supplier(state, n):

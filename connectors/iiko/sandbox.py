@@ -34,6 +34,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from ..sandbox_control import control_enabled
+from ..sandbox_state import STATE_TTL
 from . import dataset as ds
 
 XML = "application/xml; charset=UTF-8"
@@ -139,7 +140,7 @@ def auth_view(request: HttpRequest) -> HttpResponse:
         live[token] = ds.now() + state["token_ttl"]
         state["tokens"] = live
         state["logins"] += 1
-    cache.set(ds.token_key(token), login, timeout=ds.STATE_TTL)
+    cache.set(ds.token_key(token), login, timeout=STATE_TTL)
     return plain(200, token)
 
 

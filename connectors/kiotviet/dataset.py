@@ -17,20 +17,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
-import time
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
+from ..sandbox_state import SandboxStore
 
 LOCAL_OFFSET = timedelta(hours=7)
 EPOCH = datetime(1970, 1, 1)
 BASE_US = (datetime(2024, 1, 1) - EPOCH) // timedelta(microseconds=1)
 STEP_US = 1_000_000  # one generated record a second from 2024-01-01 (an overlap window re-reads a few)
-STATE_TTL = 30 * 24 * 3600
 RETAILER_ID = 500_000
 
 DEFAULT_SIZES = {
@@ -97,10 +93,6 @@ def check_secret(client_id: str, client_secret: str) -> bool:
                                                    (client_secret or "").encode())
 
 
-def _key(retailer: str, what: str) -> str:
-    return f"kv-sandbox:{hashlib.sha256(retailer.lower().encode()).hexdigest()[:24]}:{what}"
-
-
 def new_state(retailer: str) -> dict[str, Any]:
     return {
         "seed": int(hashlib.sha256(retailer.lower().encode()).hexdigest()[:12], 16),
@@ -118,44 +110,15 @@ def new_state(retailer: str) -> dict[str, Any]:
     }
 
 
-def load_state(retailer: str) -> dict[str, Any]:
-    return cache.get(_key(retailer, "state")) or new_state(retailer)
-
-
-@contextmanager
-def locked_state(retailer: str) -> Iterator[dict[str, Any]]:
-    """Read-modify-write of a retailer's state under a cache lock (shared by all processes)."""
-    lock = _key(retailer, "lock")
-    deadline = time.monotonic() + 10
-    while not cache.add(lock, 1, timeout=10):
-        if time.monotonic() > deadline:
-            raise TimeoutError("KiotViet sandbox state is locked")
-        time.sleep(0.005)
-    try:
-        state = load_state(retailer)
-        yield state
-        cache.set(_key(retailer, "state"), state, timeout=STATE_TTL)
-    finally:
-        cache.delete(lock)
+STATE = SandboxStore("kv-sandbox", new_state, normalise=str.lower)
+load_state = STATE.load
+locked_state = STATE.locked
+count = STATE.count
+counter = STATE.counter
 
 
 def reset(retailer: str) -> None:
-    cache.delete_many([_key(retailer, w) for w in ("state", "requests", "token_requests")])
-
-
-def count(retailer: str, what: str) -> int:
-    """Atomically count a request (the Nth request decides which fault applies)."""
-    key = _key(retailer, what)
-    cache.add(key, 0, timeout=STATE_TTL)
-    try:
-        return cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=STATE_TTL)
-        return 1
-
-
-def counter(retailer: str, what: str) -> int:
-    return int(cache.get(_key(retailer, what)) or 0)
+    STATE.forget(retailer, "state", "requests", "token_requests")
 
 
 def next_change_ts(state: dict[str, Any]) -> int:

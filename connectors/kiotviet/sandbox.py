@@ -43,6 +43,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from ..sandbox_control import control_enabled
+from ..sandbox_state import STATE_TTL
 from . import dataset as ds
 
 MAX_PAGE_SIZE = 100
@@ -89,7 +90,7 @@ def client_tokens(client_id: str) -> dict[str, int]:
 
 def set_client_tokens(client_id: str, **values: int) -> dict[str, int]:
     current = {**client_tokens(client_id), **values}
-    cache.set(_client_key(client_id), current, timeout=ds.STATE_TTL)
+    cache.set(_client_key(client_id), current, timeout=STATE_TTL)
     return current
 
 

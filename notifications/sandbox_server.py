@@ -7,16 +7,17 @@ Each is under ``/<provider>/`` as in the hub (``/twilio/2010-04-01/Accounts/<sid
 
 from __future__ import annotations
 
-import importlib
-
-PROVIDERS = ("twilio", "vonage", "textlocal", "sns", "sendgrid", "mailgun")
-
 
 def urlpatterns_for_all() -> list:
+    """Every e-mail/SMS connector package's sandbox, found through the registry (no list to keep)."""
     from django.urls import include, path
 
-    return [path(f"{name}/", include(importlib.import_module(f"connectors.{name}.sandbox").urlpatterns))
-            for name in PROVIDERS]
+    from connectors.registry import connector_modules, providers
+
+    messaging = {cls.__module__.split(".")[1]: code for code, cls in providers().items()
+                 if cls.integration_type in ("email", "sms")}
+    return [path(f"{messaging[pkg]}/", include(module.urlpatterns))
+            for module in connector_modules("sandbox") if (pkg := module.__name__.split(".")[1]) in messaging]
 
 
 urlpatterns: list = []
@@ -26,8 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     from connectors import sandbox_server
 
     args = sandbox_server.parser("Run the messaging provider sandboxes standalone.", 8082).parse_args(argv)
-    sandbox_server.run(__name__, args, f"Messaging sandboxes under /<provider>/ ({', '.join(PROVIDERS)}); "
-                                       "secrets are '<account>-secret'",
+    sandbox_server.run(__name__, args, "Messaging sandboxes under /<provider>/; secrets are '<account>-secret'",
                        configure=lambda settings: urlpatterns.extend(urlpatterns_for_all()))  # after setup
 
 

@@ -31,7 +31,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from ..sandbox_control import control_enabled
+from ..sandbox_control import ControlRefused, control_body
 from . import dataset as ds
 
 MAX_PAGE_SIZE = 100
@@ -447,16 +447,15 @@ CONTROL_ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any], str], dict[
 }
 
 
+CONTROL_CODES = {404: "not_found", 405: "method_not_allowed", 400: "invalid_json"}
+
+
 @csrf_exempt
 def control_view(request: HttpRequest) -> HttpResponse:
-    if not control_enabled():
-        return error(404, "not_found", "the sandbox control endpoint is off (see SANDBOX_CONTROL_ENABLED)")
-    if request.method != "POST":
-        return error(405, "method_not_allowed", "POST only")
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return error(400, "invalid_json", "the body is not JSON")
+        body = control_body(request)
+    except ControlRefused as exc:
+        return error(exc.status, CONTROL_CODES[exc.status], exc.message)
     client_id = body.get("client_id", "")
     if not ds.check_secret(client_id, body.get("client_secret", "")):
         return error(401, "invalid_client", "control needs the account's client_id and client_secret")

@@ -153,7 +153,7 @@ def _store(state, n):
     r = store_restaurant(state, n)
     kind = STORE_KINDS[((n - 1) // max(1, size(state, "restaurants"))) % len(STORE_KINDS)]
     return {"id": guid(state, "store", n), "parentId": guid(state, "restaurant", r), "code": f"S{n:03d}",
-            "name": f"{kind} ({WORDS[r % len(WORDS)]} №{r})", "type": "STATE"}
+            "name": f"{kind} ({WORDS[r % len(WORDS)]} №{r})", "type": "STORE"}
 
 
 def _supplier(state, n):

@@ -20,7 +20,6 @@ Run standalone: ``python -m connectors.iiko.sandbox --port 8766`` (routes at the
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -33,7 +32,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from ..sandbox_control import control_enabled
+from ..sandbox_control import ControlRefused, control_body
 from ..sandbox_state import STATE_TTL
 from . import dataset as ds
 
@@ -406,16 +405,10 @@ CONTROL_ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any], str], dict[
 
 @csrf_exempt
 def control_view(request: HttpRequest) -> HttpResponse:
-    if not control_enabled():
-        return plain(404, "the sandbox control endpoint is off (see SANDBOX_CONTROL_ENABLED)")
-    if request.method != "POST":
-        return plain(405, "POST only")
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return plain(400, "the body is not JSON")
-    if not isinstance(body, dict):
-        return plain(400, "expected a JSON object")
+        body = control_body(request)
+    except ControlRefused as exc:
+        return plain(exc.status, exc.message)
     login = str(body.get("login", ""))
     if not ds.check_password(login, ds.sha1_hex(str(body.get("password", "")))):
         return plain(401, "control needs the account's login and password")

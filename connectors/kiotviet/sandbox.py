@@ -42,7 +42,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from ..sandbox_control import control_enabled
+from ..sandbox_control import ControlRefused, control_body
 from ..sandbox_state import STATE_TTL
 from . import dataset as ds
 
@@ -683,16 +683,15 @@ CONTROL_ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any], str, str], 
 UNLOCKED_ACTIONS = {"send_webhook": _control_send_webhook}
 
 
+CONTROL_CODES = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest"}
+
+
 @csrf_exempt
 def control_view(request: HttpRequest) -> HttpResponse:
-    if not control_enabled():
-        return kv_error(404, "NotFound", "the sandbox control endpoint is off (see SANDBOX_CONTROL_ENABLED)")
-    if request.method != "POST":
-        return kv_error(405, "MethodNotAllowed", "POST only")
     try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return kv_error(400, "BadRequest", "the body is not JSON")
+        body = control_body(request)
+    except ControlRefused as exc:
+        return kv_error(exc.status, CONTROL_CODES[exc.status], exc.message)
     client_id, retailer = body.get("client_id", ""), body.get("retailer", "")
     if not ds.check_secret(client_id, body.get("client_secret", "")) or not retailer:
         return kv_error(401, "Unauthorized", "control needs client_id, client_secret and retailer")

@@ -49,6 +49,8 @@ class Page:
     deleted_ids: list[str] = field(default_factory=list)
     # Models (besides the stream's own) whose rows this page also carries, e.g. order lines.
     extra: dict[str, list[RecordRow]] = field(default_factory=dict)
+    # Mapped, hashed and coerced ahead of the write (syncjobs.prefetch), or None.
+    prepared: Any = None
 
 
 @dataclass

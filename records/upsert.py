@@ -12,6 +12,9 @@
    UPDATE`` (near raw speed, race-safe on the natural key); on SQLite (the embedded default)
    ``bulk_create`` + ``bulk_update`` under SQLite's write lock.
 
+Steps 1 and the coercion of 3 touch no database: ``prepare_rows`` does them ahead (a sync's reader
+thread, while the page before is written) and ``upsert_rows`` takes its result as well as rows.
+
 It never commits: it runs inside the caller's transaction (or its own when there is none), so a
 sync can commit a page and its checkpoint together. Deletes are soft (``deleted_at``); a record
 seen again is revived.
@@ -134,9 +137,12 @@ def resolve_model(model: type[SyncedRecord] | str) -> type[SyncedRecord]:
 
 
 def source_hash(row: RecordRow) -> tuple[str | None, str]:
-    """(payload JSON to store, sha256 of the payload - or of the fields when there is no payload)."""
+    """(payload JSON to store, sha256 of the payload - or of the fields and references when there is none)."""
     if row.payload is None:
-        return None, hashlib.sha256(canonical_json(row.fields).encode()).hexdigest()
+        # A row derived from a part of a source record (a stock level, a product's attribute) stores no
+        # copy of it; its references count too (a serial moved to another branch is a change).
+        text = canonical_json([row.fields, row.refs] if row.refs else row.fields)
+        return None, hashlib.sha256(text.encode()).hexdigest()
     text = canonical_json(row.payload)
     if "\\u0000" in text:
         raise ValueError("payload contains a NUL character")
@@ -163,41 +169,75 @@ def chunks(items: list, size: int) -> Iterator[list]:
 
 
 # --- the upsert ------------------------------------------------------------------------------
+@dataclass
+class PreparedRows:
+    """A batch hashed (and coerced) ahead of its write, with no database access.
+
+    A sync reader thread prepares the next page while the runner writes the current one: the
+    hashing and coercion then overlap the database's time instead of adding to it.
+    """
+
+    model: type[SyncedRecord]
+    batch: dict[str, tuple[RecordRow, str | None, str]]  # external_id -> (row, payload JSON, hash)
+    coerced: dict[str, dict[str, Any] | str]  # external_id -> stored values, or why the row fails
+    failures: list[dict[str, str]]  # rows refused before hashing (no id, bad payload)
+    duplicates: int = 0  # rows that a later row of the same id replaced
+
+
+def prepare_rows(model: type[SyncedRecord] | str, rows: Iterable[RecordRow], *, coerce: bool = True) -> PreparedRows:
+    """Hash ``rows`` and (``coerce``) convert their fields; see :class:`PreparedRows`."""
+    plan = plan_for(resolve_model(model))
+    failed = UpsertResult()
+    batch: dict[str, tuple[RecordRow, str | None, str]] = {}
+    duplicates = 0
+    for row in rows:
+        external_id = str(row.external_id or "")
+        if not external_id:
+            failed.fail("", "external_id is required")
+            continue
+        if len(external_id) > 255 or "\x00" in external_id:
+            failed.fail(external_id[:255], "external_id is longer than 255 characters or holds a NUL")
+            continue
+        try:
+            payload, digest = source_hash(row)
+        except (TypeError, ValueError) as exc:
+            failed.fail(external_id, f"payload: {exc}")
+            continue
+        if external_id in batch:
+            # The same record twice in one page: the later one wins (ON CONFLICT may touch a row once).
+            duplicates += 1
+        batch[external_id] = (row, payload, digest)
+    coerced: dict[str, dict[str, Any] | str] = {}
+    if coerce:
+        for external_id, (row, _, _) in batch.items():
+            try:
+                coerced[external_id] = coerce_fields(plan, row.fields)
+            except ValueError as exc:
+                coerced[external_id] = str(exc)
+    return PreparedRows(plan.model, batch, coerced, failed.errors, duplicates)
+
+
 def upsert_rows(
     integration: Integration,
     model: type[SyncedRecord] | str,
-    rows: Iterable[RecordRow],
+    rows: Iterable[RecordRow] | PreparedRows,
     *,
     synced_at: datetime | None = None,
     force: bool = False,
 ) -> UpsertResult:
     """Insert or update ``rows`` of ``model`` for ``integration``; see the module docstring.
 
-    ``force`` rewrites rows even when their hash is unchanged (after a mapper change).
+    ``rows`` may come prepared (:func:`prepare_rows`). ``force`` rewrites rows even when their hash
+    is unchanged (after a mapper change).
     """
     plan = plan_for(resolve_model(model))
-    result = UpsertResult()
+    prep = rows if isinstance(rows, PreparedRows) else prepare_rows(plan.model, rows, coerce=False)
+    if prep.model is not plan.model:
+        raise TypeError(f"rows prepared for {prep.model.__name__}, not {plan.model.__name__}")
+    result = UpsertResult(failed=len(prep.failures), errors=list(prep.failures), skipped=prep.duplicates)
     now = timezone.now()
     synced_at = synced_at or now
-
-    batch: dict[str, tuple[RecordRow, str | None, str]] = {}
-    for row in rows:
-        external_id = str(row.external_id or "")
-        if not external_id:
-            result.fail("", "external_id is required")
-            continue
-        if len(external_id) > 255 or "\x00" in external_id:
-            result.fail(external_id[:255], "external_id is longer than 255 characters or holds a NUL")
-            continue
-        try:
-            payload, digest = source_hash(row)
-        except (TypeError, ValueError) as exc:
-            result.fail(external_id, f"payload: {exc}")
-            continue
-        if external_id in batch:
-            # The same record twice in one page: the later one wins (ON CONFLICT may touch a row once).
-            result.skipped += 1
-        batch[external_id] = (row, payload, digest)
+    batch = prep.batch
     if not batch:
         return result
 
@@ -212,10 +252,14 @@ def upsert_rows(
         prepared: list[Prepared] = []
         for external_id in stored:
             row, payload, digest = batch[external_id]
-            try:
-                values = coerce_fields(plan, row.fields)
-            except ValueError as exc:
-                result.fail(external_id, str(exc))
+            values = prep.coerced.get(external_id)
+            if values is None:
+                try:
+                    values = coerce_fields(plan, row.fields)
+                except ValueError as exc:
+                    values = str(exc)
+            if isinstance(values, str):
+                result.fail(external_id, values)
                 continue
             prepared.append(Prepared(external_id, digest, payload, values))
         if not prepared:
@@ -224,8 +268,13 @@ def upsert_rows(
         prepared = resolve_refs(plan, integration, batch, prepared, result)
         if not prepared:
             return result
-        data_names = set().union(*[batch[p.external_id][0].fields.keys() for p in prepared])
-        ref_names = set().union(*[batch[p.external_id][0].refs.keys() for p in prepared])
+        data_names: set[str] = set()
+        ref_names: set[str] = set()
+        for p in prepared:
+            row = batch[p.external_id][0]
+            data_names.update(row.fields)
+            if row.refs:
+                ref_names.update(row.refs)
         update = [f for f in plan.data if f.name in data_names]
         update += [f for f in plan.ref_fields if f.name in ref_names]
         created, updated = backend.write(plan, integration, prepared, stored, update, synced_at, now)

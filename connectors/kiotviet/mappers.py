@@ -123,12 +123,14 @@ def product(raw: dict[str, Any]) -> RecordRow:
     )
 
 
-def _relation(pid: str, kind: str, key: str, raw: dict[str, Any], **fields: Any) -> RecordRow:
+def _relation(pid: str, kind: str, key: str, **fields: Any) -> RecordRow:
+    # No payload: the source is a part of the product's, which the product row keeps (and which
+    # relations.py maps again); the hash covers the fields and references.
     refs = {"product": pid}
     for name in ("component", "location"):
         if name in fields:
             refs[name] = ref(fields.pop(name))
-    return RecordRow(f"{kind}:{pid}:{key}", {"kind": kind, **fields}, refs=refs, payload=raw)
+    return RecordRow(f"{kind}:{pid}:{key}", {"kind": kind, **fields}, refs=refs)
 
 
 def product_relations(raw: dict[str, Any]) -> list[RecordRow]:
@@ -137,32 +139,32 @@ def product_relations(raw: dict[str, Any]) -> list[RecordRow]:
     pid = str(raw["id"])
     rows: list[RecordRow] = []
     for a in raw.get("attributes") or []:
-        rows.append(_relation(pid, "attribute", str(a["attributeName"]), a, name=a["attributeName"],
+        rows.append(_relation(pid, "attribute", str(a["attributeName"]), name=a["attributeName"],
                               value=text(a, "attributeValue")))
     for u in raw.get("units") or []:
-        rows.append(_relation(pid, "unit", str(u["id"]), u, name=text(u, "unit"), value=text(u, "code"),
+        rows.append(_relation(pid, "unit", str(u["id"]), name=text(u, "unit"), value=text(u, "code"),
                               quantity=number(u.get("conversionValue")), amount=number(u.get("basePrice"))))
     for b in raw.get("priceBooks") or []:
-        rows.append(_relation(pid, "price", str(b["priceBookId"]), b, name=text(b, "priceBookName"),
+        rows.append(_relation(pid, "price", str(b["priceBookId"]), name=text(b, "priceBookName"),
                               amount=number(b.get("price")), expires_at=local_time(b.get("endDate")),
                               data={"price_book_id": b["priceBookId"], "active": b.get("isActive")}))
     for m in raw.get("productFormulas") or []:
-        rows.append(_relation(pid, "component", str(m["materialId"]), m, name=text(m, "materialName"),
+        rows.append(_relation(pid, "component", str(m["materialId"]), name=text(m, "materialName"),
                               value=text(m, "materialCode"), quantity=number(m.get("quantity")),
                               component=m["materialId"]))
     for s in raw.get("productSerials") or []:
-        rows.append(_relation(pid, "serial", str(s["serialNumber"]), s, value=str(s["serialNumber"]),
+        rows.append(_relation(pid, "serial", str(s["serialNumber"]), value=str(s["serialNumber"]),
                               location=s.get("branchId"), data={"status": s.get("status")}))
     for b in raw.get("productBatchExpires") or []:
-        rows.append(_relation(pid, "batch", f"{b['batchName']}:{b.get('branchId') or ''}", b, name=str(b["batchName"]),
+        rows.append(_relation(pid, "batch", f"{b['batchName']}:{b.get('branchId') or ''}", name=str(b["batchName"]),
                               value=text(b, "fullNameVirgule"), quantity=number(b.get("onHand")),
                               expires_at=local_time(b.get("expireDate")), location=b.get("branchId")))
     for w in raw.get("productWarranties") or []:
-        rows.append(_relation(pid, "warranty", str(w.get("id") or w.get("warrantyType")), w,
+        rows.append(_relation(pid, "warranty", str(w.get("id") or w.get("warrantyType")),
                               name=text(w, "description"), quantity=number(w.get("numberTime")),
                               data={"time_type": w.get("timeType"), "warranty_type": w.get("warrantyType")}))
     for s in raw.get("productShelves") or []:
-        rows.append(_relation(pid, "shelf", str(s.get("branchId") or ""), s, name=text(s, "productShelvesStr"),
+        rows.append(_relation(pid, "shelf", str(s.get("branchId") or ""), name=text(s, "productShelvesStr"),
                               location=s.get("branchId")))
     return rows
 
@@ -174,8 +176,8 @@ def stock_level(raw: dict[str, Any]) -> RecordRow:
         external_id=str(raw["id"]),
         fields={"quantity": number(raw.get("onHand"), "onHand") or Decimal(0),
                 "reserved": number(raw.get("reserved"), "reserved") or Decimal(0)},
+        # No payload: ``raw`` is our flattening of one branch of a ``/productOnHands`` item.
         refs={"product": str(raw["productId"]), "location": str(raw["branchId"])},
-        payload=raw,
     )
 
 

@@ -16,22 +16,20 @@ Purchase orders, transfers and cash flow have no ``lastModifiedFrom``: they are 
 date range (an incremental read re-reads ``document_overlap_days`` before the newest date seen).
 
 Up to ``pages_per_batch`` API pages (100 rows each, KiotViet's cap) are committed as one page, and
-(``prefetch``, on by default) the next batch is read in a thread while the runner writes this one,
-so the provider's latency overlaps our database time instead of adding to it.
+(``prefetch``, on by default) the next batch is read and prepared in a thread while the runner writes
+this one (``syncjobs.prefetch``), so the provider's latency and our mapping overlap the database's
+time instead of adding to it.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connections
-
 from connectors.base import Page, RecordRow, Stream, SyncContext
 from connectors.errors import FatalError, MappingError
+from syncjobs.prefetch import prefetched
 
 from . import mappers
 
@@ -72,45 +70,6 @@ def fetch_page(ctx: SyncContext, path: str, params: dict[str, Any], action: str)
                      f"({type(body).__name__}: {str(body)[:200]})")
 
 
-def prefetched(pages: Iterator[Page]) -> Iterator[Page]:
-    """Yield ``pages`` while a thread reads the next one; its errors are raised here, in order."""
-    handoff: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def put(item: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for page in pages:
-                if not put(("page", page)):
-                    return
-            put(("done", None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            put(("error", exc))
-        finally:
-            connections.close_all()  # this thread's own connections (its request logs)
-
-    reader = threading.Thread(target=produce, name="kiotviet-prefetch", daemon=True)
-    reader.start()
-    try:
-        while True:
-            kind, value = handoff.get()
-            if kind == "error":
-                raise value
-            if kind == "done":
-                return
-            yield value
-    finally:
-        stop.set()  # the consumer stopped (done, cancelled, failed): the reader ends at its next page
-
-
 class KiotVietStream(Stream):
     delete_strategy = "removed_ids"
 
@@ -143,7 +102,7 @@ class KiotVietStream(Stream):
 
     def read(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> Iterator[Page]:
         pages = self.pages(ctx, cursor, full)
-        return prefetched(pages) if ctx.config.get("prefetch", True) else pages
+        return prefetched(self, pages) if ctx.config.get("prefetch", True) else pages
 
     def pages(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> Iterator[Page]:
         """Keyset reading on ``lastModifiedFrom``, right whether KiotViet treats it as inclusive or not.

@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from connectors.base import RecordRow
 from records.models import Category, Location, OrderLine, Product, StockLevel, SyncStatus
-from records.upsert import child_rows, mark_deleted, mark_missing_children, mark_missing_deleted, upsert_rows
+from records.upsert import (
+    child_rows,
+    mark_deleted,
+    mark_missing_children,
+    mark_missing_deleted,
+    prepare_rows,
+    upsert_rows,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -138,6 +145,36 @@ def test_refs_resolve_and_a_missing_required_ref_fails_only_that_row(integration
     assert level.product.external_id == "p1" and level.location.external_id == "l1"
     assert level.quantity == Decimal("5")
     assert not StockLevel.objects.filter(external_id__in=["s2", "s3"]).exists()
+
+
+def test_a_row_without_payload_is_rewritten_when_only_its_reference_changes(integration):
+    upsert_rows(integration, Product, [product("p1")])
+    upsert_rows(integration, Location, [RecordRow("l1", {"name": "A", "kind": "store"}),
+                                        RecordRow("l2", {"name": "B", "kind": "store"})])
+    upsert_rows(integration, StockLevel, [RecordRow("s1", {"quantity": "5"}, refs={"product": "p1", "location": "l1"})])
+
+    same = upsert_rows(integration, StockLevel, [RecordRow("s1", {"quantity": "5"},
+                                                           refs={"product": "p1", "location": "l1"})])
+    moved = upsert_rows(integration, StockLevel, [RecordRow("s1", {"quantity": "5"},
+                                                            refs={"product": "p1", "location": "l2"})])
+
+    assert (same.skipped, moved.updated) == (1, 1)
+    level = StockLevel.objects.get(external_id="s1")
+    assert level.payload is None and level.location.external_id == "l2"
+
+
+def test_a_prepared_batch_writes_as_the_rows_would(integration, django_assert_num_queries):
+    rows = [product("p1"), product("p2", price="not a number"), RecordRow("", {"name": "x"}), product("p1", name="B")]
+    with django_assert_num_queries(0):  # a sync's reader thread prepares the next page
+        prepared = prepare_rows(Product, rows)
+
+    result = upsert_rows(integration, Product, prepared)
+
+    assert (result.created, result.skipped, result.failed) == (1, 1, 2)
+    assert {e["external_id"] for e in result.errors} == {"", "p2"}
+    assert Product.objects.get(integration=integration, external_id="p1").name == "B"
+    with pytest.raises(TypeError):
+        upsert_rows(integration, StockLevel, prepare_rows(Product, [product("p3")]))
 
 
 def test_numeric_refs_are_external_ids_as_text(integration):

@@ -152,6 +152,26 @@ def _products(connector: KiotVietConnector, ids: list[str]) -> str:
     return "; ".join(outcomes)
 
 
+def ensure_branches(connector: KiotVietConnector, branch_ids: set[str]) -> int:
+    """Create the locations of branches first seen in an event (opened since the last sync).
+
+    KiotViet has no branch detail endpoint: the branch list is read once and upserted. A branch it
+    does not list stays unknown, and the record naming it fails with that reason.
+    """
+    from records.models import Location
+
+    known = set(Location.objects.filter(integration=connector.integration, external_id__in=branch_ids)
+                .values_list("external_id", flat=True))
+    if not branch_ids - known:
+        return 0
+    body = connector.get("branches", params={"pageSize": 100}, action="kiotviet.branches.list")
+    listed = [mappers.branch(b) for b in (body.get("data") or [] if isinstance(body, dict) else [])
+              if isinstance(b, dict) and str(b.get("id")) in branch_ids - known]
+    if listed:
+        _upsert(connector, "records.Location", listed)
+    return len(listed)
+
+
 def _stock(connector: KiotVietConnector, ids: list[str]) -> str:
     outcomes = []
     for rid in ids:
@@ -163,7 +183,9 @@ def _stock(connector: KiotVietConnector, ids: list[str]) -> str:
                                      "branchId": inv.get("branchId"), "onHand": inv.get("onHand"),
                                      "reserved": inv.get("reserved")})
                 for inv in raw.get("inventories") or []]
-        outcomes.append(f"stock of product {rid}: {_upsert(connector, 'records.StockLevel', rows)}")
+        opened = ensure_branches(connector, {row.refs["location"] for row in rows})
+        outcomes.append(f"stock of product {rid}: {_upsert(connector, 'records.StockLevel', rows)}"
+                        + (f" ({opened} new branch(es) created)" if opened else ""))
     return "; ".join(outcomes)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from connectors.base import InboundRequest
 from connectors.errors import IgnoredEvent, SignatureError
-from records.models import Customer, Product, StockLevel
+from records.models import Customer, Location, Product, StockLevel
 from tests.webhooks.security import Sender, WebhookSecurityContract
 from webhooks.models import WebhookEvent
 
@@ -75,6 +75,18 @@ def test_fixture_event_verifies_and_is_handled(synced, name):
     assert not RESULTS[name](synced)
     synced.handle_webhook(stored(synced, request, verified.event_type))
     assert RESULTS[name](synced)
+
+
+def test_stock_at_a_branch_opened_since_the_sync_creates_its_location(synced, kv_sandbox):
+    kv_sandbox.control(synced, "set_sizes", sizes={"branches": 3})  # a third branch opens at KiotViet
+    request = delivery("stock.update")
+    assert not Location.objects.filter(integration=synced.integration, external_id="3103").exists()
+
+    outcome = synced.handle_webhook(stored(synced, request, "stock.update"))
+
+    assert "1 new branch(es) created" in outcome
+    assert Location.objects.get(integration=synced.integration, external_id="3103").name
+    assert StockLevel.objects.filter(integration=synced.integration, external_id="1000005:3103").exists()
 
 
 def test_an_event_we_do_not_handle_is_ignored(kv):

@@ -65,20 +65,20 @@ def excerpt(data: Any, extra_secrets: tuple[str, ...] = (), limit: int = 2000) -
     """A redacted, size-capped text excerpt of a request or response body for the integration log."""
     if data is None or data == b"" or data == "":
         return ""
-    cut = False
+    whole = True
     if isinstance(data, bytes):
-        cut = len(data) > limit * 4
+        whole = len(data) <= limit * 4  # a larger body (a sync page) is cut: it cannot parse as JSON
         data = data[: limit * 4].decode("utf-8", errors="replace")
     if isinstance(data, str):
         try:
-            if cut:
-                raise ValueError("cut JSON does not parse")  # a large body (a sync page): skip the attempt
-            data = json.loads(data)
+            if whole:
+                return json.dumps(redact(json.loads(data), extra_secrets), ensure_ascii=False, default=str)[:limit]
         except ValueError:
-            # Only ``limit`` characters are kept: redact only as far past them as a secret can reach
-            # (the patterns mask a value cut short as well), not the whole body.
-            reach = limit + 256 + max((len(s) for s in extra_secrets), default=0)
-            return redact_text(data[:reach], extra_secrets)[:limit]
+            pass
+        # Only ``limit`` characters are kept: redact only as far past them as a secret can reach
+        # (the patterns mask a value cut short as well), not the whole body.
+        reach = limit + 256 + max((len(s) for s in extra_secrets), default=0)
+        return redact_text(data[:reach], extra_secrets)[:limit]
     return json.dumps(redact(data, extra_secrets), ensure_ascii=False, default=str)[:limit]
 
 

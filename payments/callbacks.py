@@ -16,10 +16,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from integrations.db import relaxed_commit
 from integrations.models import Direction, Integration, IntegrationLog
 from integrations.redaction import excerpt
 from webhooks.store import masked_endpoint, request_headers, stored_headers
@@ -60,12 +61,10 @@ def answer(callback: GatewayCallback, response: dict[str, Any], *, method: str, 
     if tx_id is not None and error_code and not PaymentTransaction.objects.filter(pk=tx_id).exists():
         tx_id = None
     with transaction.atomic():  # one commit for the answer and its log line
-        if connection.vendor == "postgresql":
-            # Not waiting for this commit's disk flush (~4 ms here): losing it in a server crash looks
-            # like a crash before answering, which the gateway's repeat resolves. The call itself and any
-            # state change were committed durably before; a later durable commit flushes this one too.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        # Not waiting for this commit's disk flush (~4 ms here): losing it in a server crash looks
+        # like a crash before answering, which the gateway's repeat resolves. The call itself and any
+        # state change were committed durably before.
+        relaxed_commit()
         GatewayCallback.objects.filter(pk=callback.pk).update(
             response=response, error_code=error_code, method=method[:64], answered_at=now, transaction_id=tx_id,
         )

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.utils import timezone
 from connectors.base import Page, Stream, SyncContext
 from connectors.errors import ConnectorError
 from connectors.registry import get_connector_class
+from integrations.db import relaxed_commit
 from integrations.models import Direction, Integration, IntegrationLog, IntegrationStatus
 from records.upsert import UpsertResult, mark_deleted, mark_missing_deleted, resolve_model, upsert_rows
 
@@ -77,19 +78,6 @@ def job_counts(job: SyncJob) -> dict[str, int]:
         "skipped": job.records_skipped, "failed": job.records_failed, "deleted": job.records_deleted,
         "pages": job.pages,
     }
-
-
-def relaxed_commit() -> None:
-    """Do not wait for this transaction's WAL flush at commit (PostgreSQL; transaction-scoped).
-
-    A page commits its records together with its checkpoint, so a commit lost in a database crash
-    loses both: the resumed or re-run job reads that page again and upserts it without duplicates.
-    Waiting for the flush of every page's WAL (megabytes for a page of products) is a large
-    share of a bulk sync's time. Webhook intake and payments keep their durable commits.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _record_error(external_id: Any, error: str, page: int) -> dict[str, Any]:
@@ -160,7 +148,7 @@ class JobRun:
         prep = page.prepared if isinstance(page.prepared, PreparedPage) else prepare_page(stream, page)
         errors = [_record_error(e["external_id"], e["error"], page_no) for e in prep.errors]
         with transaction.atomic():
-            relaxed_commit()
+            relaxed_commit()  # a page lost in a crash is lost with its checkpoint: the job reads it again
             job = self._locked_job()
             result = upsert_rows(self.integration, stream.model, prep.rows) if prep.rows else UpsertResult()
             errors += [_record_error(e["external_id"], e["error"], page_no) for e in result.errors]

@@ -112,6 +112,16 @@ class KiotVietConnector(Connector):
     def get(self, path: str, *, action: str, params: dict[str, Any] | None = None) -> Any:
         return self.call("GET", path, action=action, params=params)
 
+    def branches(self, action: str) -> list[dict[str, Any]]:
+        """Every branch the retailer has (``/branches`` has no detail endpoint; a chain may pass a page)."""
+        out: list[dict[str, Any]] = []
+        while True:
+            body = self.get("branches", action=action, params={"pageSize": 100, "currentItem": len(out)})
+            data = [b for b in (body.get("data") or [] if isinstance(body, dict) else []) if isinstance(b, dict)]
+            out += data
+            if len(data) < 100 or len(out) >= int(body.get("total") or 0):
+                return out
+
     def test_connection(self) -> str:
         self.http.renew_token(stale=self.integration.token_cache)  # prove the credentials, not a cached token
         body = self.get("branches", action="kiotviet.test", params={"pageSize": 1})

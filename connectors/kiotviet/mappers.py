@@ -169,6 +169,24 @@ def product_relations(raw: dict[str, Any]) -> list[RecordRow]:
     return rows
 
 
+def inventory_items(item: Any, default_location: Any = None) -> list[Any]:
+    """A ``/productOnHands`` item (or a product with ``inventories``) as one item per branch, for :func:`stock_level`.
+
+    An item without an inventories list is returned as is, to fail alone in the mapper with the reason.
+    """
+    if not isinstance(item, dict) or not isinstance(item.get("inventories"), list):
+        return [item]
+    rows = []
+    for inv in item["inventories"]:
+        inv = inv if isinstance(inv, dict) else {}
+        branch = inv.get("branchId")
+        branch = branch if branch is not None else default_location
+        rows.append({"id": f"{item.get('id')}:{branch}", "productId": item.get("id"), "productCode": item.get("code"),
+                     "branchId": branch, "onHand": inv.get("onHand", inv.get("onhand")),
+                     "reserved": inv.get("reserved"), "modifiedDate": item.get("modifiedDate")})
+    return rows
+
+
 def stock_level(raw: dict[str, Any]) -> RecordRow:
     """One flattened ``/productOnHands`` inventory row (see streams.StockStream)."""
     require(raw, "id", "productId", "branchId")

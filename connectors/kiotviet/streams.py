@@ -191,20 +191,8 @@ class StockStream(KiotVietStream):
 
     def page(self, ctx: SyncContext, records: list[Any], cursor: dict[str, Any]) -> Page:
         default_location = ctx.config.get("default_location")
-        rows: list[Any] = []
-        for item in records:
-            if not isinstance(item, dict) or not isinstance(item.get("inventories"), list):
-                rows.append(item)  # fails alone in map(), with the reason
-                continue
-            for inv in item["inventories"]:
-                branch = inv.get("branchId") if isinstance(inv, dict) else None
-                branch = branch if branch is not None else default_location
-                rows.append({"id": f"{item.get('id')}:{branch}", "productId": item.get("id"),
-                             "productCode": item.get("code"), "branchId": branch,
-                             "onHand": inv.get("onHand", inv.get("onhand")) if isinstance(inv, dict) else None,
-                             "reserved": inv.get("reserved") if isinstance(inv, dict) else None,
-                             "modifiedDate": item.get("modifiedDate")})
-        return Page(records=rows, cursor=cursor)
+        return Page(records=[row for item in records for row in mappers.inventory_items(item, default_location)],
+                    cursor=cursor)
 
     def removed(self, ctx: SyncContext, since: str, listed: list[str]) -> list[str]:
         """``/productOnHands`` lists no removed ids: a deleted product's stock rows, from the product list's."""
@@ -213,8 +201,7 @@ class StockStream(KiotVietStream):
         gone = [str(p) for p in (products.get("removeId") or [] if isinstance(products, dict) else [])]
         if not gone:
             return []
-        branches = ctx.connector.get("branches", action="kiotviet.stock.branches", params={"pageSize": 100})
-        ids = [str(b["id"]) for b in (branches.get("data") or []) if isinstance(b, dict) and b.get("id")]
+        ids = [str(b["id"]) for b in ctx.connector.branches("kiotviet.stock.branches") if b.get("id")]
         return [f"{pid}:{bid}" for pid in gone for bid in ids]
 
 

@@ -155,37 +155,38 @@ def _products(connector: KiotVietConnector, ids: list[str]) -> str:
 def ensure_branches(connector: KiotVietConnector, branch_ids: set[str]) -> int:
     """Create the locations of branches first seen in an event (opened since the last sync).
 
-    KiotViet has no branch detail endpoint: the branch list is read once and upserted. A branch it
-    does not list stays unknown, and the record naming it fails with that reason.
+    The branch list is read and the new ones upserted. A branch it does not list stays unknown,
+    and the record naming it fails with that reason.
     """
     from records.models import Location
 
     known = set(Location.objects.filter(integration=connector.integration, external_id__in=branch_ids)
                 .values_list("external_id", flat=True))
-    if not branch_ids - known:
+    new = branch_ids - known
+    if not new:
         return 0
-    body = connector.get("branches", params={"pageSize": 100}, action="kiotviet.branches.list")
-    listed = [mappers.branch(b) for b in (body.get("data") or [] if isinstance(body, dict) else [])
-              if isinstance(b, dict) and str(b.get("id")) in branch_ids - known]
+    listed = [mappers.branch(b) for b in connector.branches("kiotviet.branches.list") if str(b.get("id")) in new]
     if listed:
         _upsert(connector, "records.Location", listed)
     return len(listed)
 
 
 def _stock(connector: KiotVietConnector, ids: list[str]) -> str:
-    outcomes = []
+    default_location = connector.config.get("default_location")
+    outcomes, levels = [], {}
     for rid in ids:
         raw = _read(connector, f"products/{rid}", "kiotviet.products.get")
         if raw is None:
             outcomes.append(f"stock of product {rid}: the product is gone")
-            continue
-        rows = [mappers.stock_level({"id": f"{rid}:{inv.get('branchId')}", "productId": rid,
-                                     "branchId": inv.get("branchId"), "onHand": inv.get("onHand"),
-                                     "reserved": inv.get("reserved")})
-                for inv in raw.get("inventories") or []]
-        opened = ensure_branches(connector, {row.refs["location"] for row in rows})
-        outcomes.append(f"stock of product {rid}: {_upsert(connector, 'records.StockLevel', rows)}"
-                        + (f" ({opened} new branch(es) created)" if opened else ""))
+        else:
+            item = {**raw, "inventories": raw.get("inventories") or []}  # a service product lists none
+            levels[rid] = [mappers.stock_level(inv) for inv in mappers.inventory_items(item, default_location)]
+    # One look at the branches for the whole event.
+    opened = ensure_branches(connector, {row.refs["location"] for rows in levels.values() for row in rows})
+    if opened:
+        outcomes.append(f"{opened} new branch(es) created")
+    outcomes += [f"stock of product {rid}: {_upsert(connector, 'records.StockLevel', rows)}"
+                 for rid, rows in levels.items()]
     return "; ".join(outcomes)
 
 

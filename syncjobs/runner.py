@@ -128,6 +128,7 @@ class JobRun:
             return self._fail("internal", f"{type(exc).__name__}: {exc}", count_failure=False)
         finally:
             if connector is not None:
+                connector.http.flush_logs()
                 # Every job gives its provider token back, also a failed one (licence seats).
                 connector.http.release()
 

@@ -314,3 +314,24 @@ def test_a_bad_base_url_is_a_config_error(make_integration):
         connector.http.get_json("items", action="t.items", auth=False)
 
     assert logs(connector.integration, "t.items")[0].level == "error"
+
+
+@pytest.mark.django_db(transaction=True)  # batching is for calls outside a transaction (a sync's reader)
+def test_a_syncs_successful_calls_are_logged_in_batches_in_call_order(server, scripted):
+    from connectors.http import LOG_BATCH
+
+    scripted.http.sync_job_id = 77
+    for _ in range(LOG_BATCH - 1):
+        scripted.http.get_json("/items", action="t.items")
+    assert logs(scripted.integration, "t.items") == []  # held: one insert for the batch, not one per call
+
+    server.plan("/items", Answer(500, {"message": "boom"}))
+    scripted.http.get_json("/items", action="t.items")  # a warning is written at once, after what was held
+    rows = logs(scripted.integration, "t.items")
+    assert [r.level for r in rows] == ["info"] * (LOG_BATCH - 1) + ["warning"]
+    assert all(r.sync_job_id == 77 for r in rows)
+
+    scripted.http.flush_logs()  # the runner's call when the job ends
+    assert [r.level for r in logs(scripted.integration, "t.items")][-2:] == ["warning", "info"]
+    times = [r.created_at for r in logs(scripted.integration, "t.items")]
+    assert times == sorted(times)  # stamped when the call was made, not when written

@@ -8,7 +8,9 @@ sandbox standalone (``python -m connectors.kiotviet.sandbox``) and one real Cele
 (``--pool solo``: the worker process does the work, so its peak RSS, VmHWM, is the sync's memory).
 
 1. raw baseline: ``--products`` product rows written by the hand-written COPY + ``INSERT … ON
-   CONFLICT`` of ``benchmarks/upsert_bench.py`` (rows/s);
+   CONFLICT`` of ``benchmarks/upsert_bench.py`` (rows/s), three times before the syncs and twice
+   after: the median of the five is the baseline (one 3-second run swung from 19k to 54k rows/s
+   with the machine's load; the spread is printed);
 2. full sync (streams branches, categories, products, stock) of ``--small`` products, fresh worker:
    its peak memory;
 3. full sync of ``--products`` products with stock in ``--branches`` branches, fresh worker: wall time
@@ -16,6 +18,10 @@ sandbox standalone (``python -m connectors.kiotviet.sandbox``) and one real Cele
    product relations written on the way are reported too), peak memory;
 4. the sandbox changes 1% of the products and 1% of the stock, spread over the catalogue; an
    incremental sync of the same streams: wall time.
+
+For each full sync the CPU time of the worker process (its threads together) and of the sandbox
+is printed beside the wall time: a worker near one core's worth is bound by Python, not by the
+database.
 
 Targets (issue 3): rows/s >= 0.4 x raw; incremental <= 3% of the full run; peak memory at
 ``--products`` <= 1.2 x at ``--small``. Prints the figures and PASS/FAIL; exits 1 if one is missed.
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -77,6 +84,12 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise SystemExit(f"nothing listens on port {port}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Worker:
     def __init__(self, env: dict[str, str], log: Path):
         import redis
@@ -98,6 +111,9 @@ class Worker:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"worker did not start: {log.read_text()}")
             time.sleep(0.2)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.proc.pid)
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -172,14 +188,17 @@ def counts(integration: Integration) -> dict[str, int]:
             "relations": ProductRelation.objects.filter(integration=integration).count()}
 
 
-def baseline(org: Organization, n: int) -> float:
-    integration = Integration.objects.create(organization=org, name="raw", code="raw", provider="webhook")
+def baseline(org: Organization, n: int, runs: int) -> list[float]:
     sources = [source(i, 1) for i in range(n)]
-    started = time.perf_counter()
-    raw_upsert(integration, sources)
-    elapsed = time.perf_counter() - started
-    Product.objects.filter(integration=integration).delete()
-    return n / elapsed
+    rates = []
+    for _ in range(runs):
+        integration = Integration.objects.create(organization=org, name="raw", code="raw", provider="webhook")
+        started = time.perf_counter()
+        raw_upsert(integration, sources)
+        rates.append(n / (time.perf_counter() - started))
+        Product.objects.filter(integration=integration).delete()
+        integration.delete()
+    return rates
 
 
 def main() -> int:
@@ -202,20 +221,24 @@ def main() -> int:
     sandbox = Sandbox(args.port, env, logs / "sandbox.log")
     try:
         org = Organization.objects.create(name="KiotViet bench", slug="kv-bench")
-        raw_rate = baseline(org, args.products)
-        print(f"raw COPY-upsert baseline: {raw_rate:,.0f} product rows/s ({args.products:,} rows)", flush=True)
+        raw_rates = baseline(org, args.products, 3)
+        print(f"raw COPY-upsert baseline, before: {', '.join(f'{r:,.0f}' for r in raw_rates)} product rows/s "
+              f"({args.products:,} rows a run)", flush=True)
 
         figures = {}
         for label, n in (("small", args.small), ("big", args.products)):
             integration = make_integration(org, sandbox, f"bench{n}", n, args.branches)
             worker = Worker(env, logs / f"worker-{label}.log")
             try:
+                cpu_before = worker.cpu_seconds(), cpu_seconds(sandbox.proc.pid)
                 elapsed, jobs = run(integration, full=True)
+                cpu = worker.cpu_seconds() - cpu_before[0], cpu_seconds(sandbox.proc.pid) - cpu_before[1]
                 got = counts(integration)
                 figures[label] = {"n": n, "elapsed": elapsed, "rss": worker.peak_rss_mb(), **got,
                                   "requests": sandbox.control(integration, "stats")["requests"]}
                 print(f"full sync {n:,} products: {elapsed:.1f} s, {got}, peak RSS {figures[label]['rss']:.0f} MB, "
-                      f"{figures[label]['requests']} API requests; per stream: {stream_times(jobs)}", flush=True)
+                      f"{figures[label]['requests']} API requests; per stream: {stream_times(jobs)}; CPU: worker "
+                      f"{cpu[0]:.1f} s ({cpu[0] / elapsed:.0%} of one core), sandbox {cpu[1]:.1f} s", flush=True)
                 if label == "big":
                     changed = max(1, n // 100)
                     sandbox.control(integration, "update", entity="products", count=changed, spread=True, emit=False)
@@ -230,9 +253,16 @@ def main() -> int:
                           f"written {figures['inc']['written']}", flush=True)
             finally:
                 worker.stop()
+        after = baseline(org, args.products, 2)
+        print(f"raw COPY-upsert baseline, after: {', '.join(f'{r:,.0f}' for r in after)} product rows/s", flush=True)
+        raw_rates += after
     finally:
         sandbox.stop()
         connection.creation.destroy_test_db(main_name, verbosity=0)
+
+    raw_rate = statistics.median(raw_rates)
+    print(f"raw COPY-upsert baseline: median {raw_rate:,.0f} rows/s, spread (max-min)/median "
+          f"{(max(raw_rates) - min(raw_rates)) / raw_rate:.0%}")
 
     big, small, inc = figures["big"], figures["small"], figures["inc"]
     rows = big["products"] + big["stock"]

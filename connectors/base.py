@@ -59,6 +59,8 @@ class SyncContext:
     connector: Connector
     http: HttpClient
     job: SyncJob | None = None
+    # What a stream remembers for the rest of its run (e.g. the ids it has checked already).
+    scratch: dict[str, Any] = field(default_factory=dict)
 
     @property
     def config(self) -> dict[str, Any]:

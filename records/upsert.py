@@ -8,11 +8,9 @@
    error, or written with an unresolved reference);
 3. coerce the remaining rows field by field and resolve their references (one query per reference
    field) - a bad value or a missing required reference fails that row only, into ``errors``;
-4. write: on PostgreSQL the rows step 2 found new are COPied straight into the table (under a
-   savepoint: if another writer inserted one meanwhile, they take the next path instead), the others
-   COPied into a temporary table, then one ``INSERT … SELECT … ON CONFLICT DO UPDATE`` (race-safe on
-   the natural key); on SQLite (the embedded default) ``bulk_create`` + ``bulk_update`` under
-   SQLite's write lock.
+4. write: on PostgreSQL COPY into a temporary table, then one ``INSERT … SELECT … ON CONFLICT DO
+   UPDATE`` (near raw speed, race-safe on the natural key); on SQLite (the embedded default)
+   ``bulk_create`` + ``bulk_update`` under SQLite's write lock.
 
 Steps 1 and the coercion of 3 touch no database: ``prepare_rows`` does them ahead (a sync's reader
 thread, while the page before is written) and ``upsert_rows`` takes its result as well as rows.
@@ -57,9 +55,6 @@ BINDING_FIELDS = frozenset({
 CHUNK = 5000
 SQLITE_CHUNK = 500
 MAX_ERROR_LENGTH = 500
-# New rows in one batch from which they are COPied straight into the table (PostgreSQL); fewer go
-# through the staging table and ON CONFLICT like the rest (no savepoint for a webhook's few rows).
-DIRECT_COPY_MIN = 100
 
 
 @dataclass
@@ -425,39 +420,7 @@ class PostgresBackend:
             return dict(cur.fetchall())
 
     def write(self, plan, integration, prepared, stored, update, synced_at, now) -> tuple[int, int]:
-        new = [p for p in prepared if stored.get(p.external_id) is None]
-        if len(new) >= DIRECT_COPY_MIN:
-            try:
-                # A savepoint: should another writer have inserted one of these ids since
-                # ``to_write`` looked, only this COPY is undone, and the ON CONFLICT path takes over.
-                with transaction.atomic():
-                    self.copy_new(plan, integration, new, synced_at, now)
-            except psycopg.errors.UniqueViolation:
-                pass
-            else:
-                old = [p for p in prepared if stored.get(p.external_id) is not None]
-                created, updated = self.upsert(plan, integration, old, update, synced_at, now) if old else (0, 0)
-                return created + len(new), updated
-        return self.upsert(plan, integration, prepared, update, synced_at, now)
-
-    def copy_new(self, plan: ModelPlan, integration: Integration, new: list[Prepared], synced_at: datetime,
-                 now: datetime) -> None:
-        """COPY rows known to be new straight into the table: no staging copy, no conflict checks.
-
-        Half the database's time of the ON CONFLICT path, which a first import pays on every row.
-        """
-        data_of = tuple_getter([f.name for f in plan.data])
-        attnames = [f.attname for f in plan.ref_fields]
-        head = (integration.organization_id, integration.pk, SyncStatus.SYNCED.value, synced_at, now, now)
-        new.sort(key=operator.attrgetter("external_id"))  # the lock order of the ON CONFLICT path (COLLATE "C")
-        with raw_cursor() as cur, cur.copy(self.statements(plan)[4]) as copy:
-            for p in new:
-                values = p.values
-                copy.write_row((*head, p.external_id, p.source_hash, p.payload, p.sync_error, *data_of(values),
-                                *[values.get(a) for a in attnames]))
-
-    def upsert(self, plan, integration, prepared, update, synced_at, now) -> tuple[int, int]:
-        temp, ddl, copy_sql, insert_head, _ = self.statements(plan)
+        temp, ddl, copy_sql, insert_head = self.statements(plan)
         assignments = [
             f"{c} = EXCLUDED.{c}" for c in
             ["source_hash", "payload", "sync_status", "sync_error", "last_synced_at", "deleted_at", "updated_at"]
@@ -490,8 +453,8 @@ class PostgresBackend:
 
     @staticmethod
     @cache
-    def statements(plan: ModelPlan) -> tuple[str, str, str, str, str]:
-        """(staging table, its columns, its COPY, the INSERT … SELECT up to ON CONFLICT, the direct COPY) of a model."""
+    def statements(plan: ModelPlan) -> tuple[str, str, str, str]:
+        """(staging table, its columns, the COPY, the INSERT … SELECT up to ON CONFLICT) for a model."""
         copy_cols = ["external_id", "source_hash", "payload", "sync_error",
                      *[f.column for f in plan.data], *[f.column for f in plan.ref_fields]]
         ddl = ", ".join(
@@ -508,11 +471,9 @@ class PostgresBackend:
             f"INSERT INTO {qn(plan.table)} ({', '.join(map(qn, insert_cols))})"  # noqa: S608
             # One lock order for every writer: two syncs upserting the same new rows in different
             # orders would otherwise deadlock on each other's uncommitted keys.
-            f" SELECT {stamps}, {', '.join(map(qn, copy_cols))} FROM {temp} ORDER BY external_id COLLATE \"C\""
+            f" SELECT {stamps}, {', '.join(map(qn, copy_cols))} FROM {temp} ORDER BY external_id"
         )
-        direct_cols = [c for c in insert_cols if c != "deleted_at"]
-        direct_copy = f"COPY {qn(plan.table)} ({', '.join(map(qn, direct_cols))}) FROM STDIN"
-        return temp, ddl, copy_sql, insert_head, direct_copy
+        return temp, ddl, copy_sql, insert_head
 
 
 class OrmBackend:

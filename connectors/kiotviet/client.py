@@ -13,7 +13,7 @@ from django.conf import settings
 from connectors.base import Connector, InboundRequest, WebhookDelivery
 from connectors.errors import AuthError, ConfigError, ConnectorError, FatalError
 
-from . import webhooks
+from . import mappers, webhooks
 from .schemas import DEFAULT_WEBHOOK_EVENTS, TOKEN_URL, KiotVietConfig, KiotVietCredentials
 from .streams import STREAMS
 
@@ -121,6 +121,27 @@ class KiotVietConnector(Connector):
             out += data
             if len(data) < 100 or len(out) >= int(body.get("total") or 0):
                 return out
+
+    def ensure_branches(self, branch_ids: set[str], action: str) -> int:
+        """Create the locations of branches first seen (opened since the branches were last read).
+
+        The branch list is read and the new ones upserted. A branch it does not list stays unknown,
+        and the record naming it fails with that reason. Returns how many were created.
+        """
+        from records.models import Location
+        from records.upsert import upsert_rows
+
+        known = set(Location.objects.filter(integration=self.integration, external_id__in=branch_ids)
+                    .values_list("external_id", flat=True))
+        new = branch_ids - known
+        if not new:
+            return 0
+        listed = [mappers.branch(b) for b in self.branches(action) if str(b.get("id")) in new]
+        if listed:
+            result = upsert_rows(self.integration, "records.Location", listed)
+            if result.failed:
+                raise FatalError(f"branch {result.errors[0]['external_id']}: {result.errors[0]['error']}")
+        return len(listed)
 
     def test_connection(self) -> str:
         self.http.renew_token(stale=self.integration.token_cache)  # prove the credentials, not a cached token

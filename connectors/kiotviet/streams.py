@@ -191,8 +191,14 @@ class StockStream(KiotVietStream):
 
     def page(self, ctx: SyncContext, records: list[Any], cursor: dict[str, Any]) -> Page:
         default_location = ctx.config.get("default_location")
-        return Page(records=[row for item in records for row in mappers.inventory_items(item, default_location)],
-                    cursor=cursor)
+        rows = [row for item in records for row in mappers.inventory_items(item, default_location)]
+        # A branch opened since the branches job ran becomes a location on first sight, once a run.
+        checked = ctx.scratch.setdefault("branches", set())
+        branch_ids = {str(r["branchId"]) for r in rows if isinstance(r, dict) and r.get("branchId") is not None}
+        if branch_ids - checked:
+            ctx.connector.ensure_branches(branch_ids - checked, "kiotviet.stock.branches")
+            checked |= branch_ids
+        return Page(records=rows, cursor=cursor)
 
     def removed(self, ctx: SyncContext, since: str, listed: list[str]) -> list[str]:
         """``/productOnHands`` lists no removed ids: a deleted product's stock rows, from the product list's."""

@@ -152,25 +152,6 @@ def _products(connector: KiotVietConnector, ids: list[str]) -> str:
     return "; ".join(outcomes)
 
 
-def ensure_branches(connector: KiotVietConnector, branch_ids: set[str]) -> int:
-    """Create the locations of branches first seen in an event (opened since the last sync).
-
-    The branch list is read and the new ones upserted. A branch it does not list stays unknown,
-    and the record naming it fails with that reason.
-    """
-    from records.models import Location
-
-    known = set(Location.objects.filter(integration=connector.integration, external_id__in=branch_ids)
-                .values_list("external_id", flat=True))
-    new = branch_ids - known
-    if not new:
-        return 0
-    listed = [mappers.branch(b) for b in connector.branches("kiotviet.branches.list") if str(b.get("id")) in new]
-    if listed:
-        _upsert(connector, "records.Location", listed)
-    return len(listed)
-
-
 def _stock(connector: KiotVietConnector, ids: list[str]) -> str:
     default_location = connector.config.get("default_location")
     outcomes, levels = [], {}
@@ -182,7 +163,8 @@ def _stock(connector: KiotVietConnector, ids: list[str]) -> str:
             item = {**raw, "inventories": raw.get("inventories") or []}  # a service product lists none
             levels[rid] = [mappers.stock_level(inv) for inv in mappers.inventory_items(item, default_location)]
     # One look at the branches for the whole event.
-    opened = ensure_branches(connector, {row.refs["location"] for rows in levels.values() for row in rows})
+    opened = connector.ensure_branches({row.refs["location"] for rows in levels.values() for row in rows},
+                                       "kiotviet.branches.list")
     if opened:
         outcomes.append(f"{opened} new branch(es) created")
     outcomes += [f"stock of product {rid}: {_upsert(connector, 'records.StockLevel', rows)}"

@@ -1,4 +1,4 @@
-"""The batch upsert on PostgreSQL, the production path (direct COPY of new rows, COPY + INSERT … ON CONFLICT)."""
+"""The batch upsert on PostgreSQL, the production path (COPY + INSERT … ON CONFLICT)."""
 
 from __future__ import annotations
 
@@ -107,31 +107,9 @@ def test_a_batch_costs_the_same_few_statements_whatever_its_size(integration, mo
 
     small = statements_for(integration, rows(3, 1), monkeypatch)
     large = statements_for(integration, rows(600, 2), monkeypatch)  # 3 updates, 597 inserts
-    larger = statements_for(integration, rows(1800, 3), monkeypatch)  # 600 updates, 1,200 inserts
-    # hash comparison, reference lookup, staging table, truncate, upsert (+ COPY)
-    assert small == 5
-    # ... and, with many new rows, a savepoint around their direct COPY
-    assert large == larger == small + 2
-    assert Product.objects.filter(integration=integration).count() == 1800
+    # hash comparison, reference lookup, staging table, truncate, upsert (+ COPY); no savepoint
+    assert small == large <= 5
     assert set(Product.objects.values_list("category__external_id", flat=True)) == {"c1"}
-
-
-def test_rows_another_writer_inserted_after_the_lookup_are_updated_not_duplicated(integration, monkeypatch):
-    from records.upsert import PostgresBackend
-
-    upsert_rows(integration, Product, [product("p7", name="Other writer's")])
-    real = PostgresBackend.to_write
-
-    def stale_lookup(self, plan, integ, digests, force):
-        found = real(self, plan, integ, digests, force)
-        return {**found, "p7": None}  # as if p7 was committed after this lookup ran
-
-    monkeypatch.setattr(PostgresBackend, "to_write", stale_lookup)
-    result = upsert_rows(integration, Product, [product(f"p{i}", name="Synced") for i in range(300)])
-
-    assert result.failed == 0 and result.created + result.updated == 300
-    assert Product.objects.filter(integration=integration).count() == 300
-    assert Product.objects.get(external_id="p7").name == "Synced"
 
 
 def test_soft_deleted_record_is_revived(integration):

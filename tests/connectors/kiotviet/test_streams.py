@@ -160,6 +160,21 @@ def test_bad_records_fail_alone_with_a_clear_error(kv, kv_sandbox):
     assert StockLevel.objects.filter(integration=connector.integration).count() == 23 * 3
 
 
+def test_a_branch_opened_after_the_branches_job_becomes_a_location_when_stock_names_it(kv, kv_sandbox):
+    connector = kv(sizes=SIZES)
+    run_sync(connector, ["branches", "categories", "products"], full=True)
+    kv_sandbox.control(connector, "set_sizes", sizes={**SIZES, "branches": 4})  # a fourth branch opens
+
+    job = run_sync(connector, ["stock"], full=True)["stock"]
+
+    assert job.status == "completed" and job.records_failed == 0
+    integ = connector.integration
+    assert Location.objects.get(integration=integ, external_id="3104").name
+    assert StockLevel.objects.filter(integration=integ, location__external_id="3104").count() == 23
+    # the branch list is read once for the run, not once per page
+    assert IntegrationLog.objects.filter(integration=integ, action="kiotviet.stock.branches").count() == 1
+
+
 def test_a_malformed_page_fails_its_records_not_the_job(kv, kv_sandbox):
     connector = kv(sizes=SIZES)
     run_sync(connector, ["branches", "categories"], full=True)

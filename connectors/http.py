@@ -8,7 +8,9 @@ Every connector calls its provider through ``connector.http`` (an ``HttpClient``
 - tokens from ``connector.obtain_token()`` cached (encrypted) in ``integration.token_cache``, renewed
   race-safe under a row lock, and renewed once on a 401;
 - the integration's request budget (``connector.rate_limit``), shared by all workers through Redis;
-- one ``IntegrationLog`` row per HTTP exchange, with every secret of the integration masked.
+- one ``IntegrationLog`` row per HTTP exchange, with every secret of the integration masked. A sync
+  job's successful calls are written in batches (``LOG_BATCH`` rows or ``LOG_BATCH_AGE``, and when the
+  job ends); warnings and errors at once, after the batch before them.
 """
 
 from __future__ import annotations

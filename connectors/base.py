@@ -78,6 +78,8 @@ class Stream:
     supports_incremental: bool = True
     # removed_ids: the provider lists deleted ids; full_scan: ids not seen in a full run are deleted.
     delete_strategy: DeleteStrategy = "none"
+    # full_scan in a table other streams write too: the filter that picks this stream's rows.
+    delete_scope: dict[str, Any] | None = None
     # Streams that must be synced first (their records are referenced by this one).
     depends_on: tuple[str, ...] = ()
 

@@ -587,20 +587,23 @@ def mark_missing_deleted(
     model: type[SyncedRecord] | str,
     seen_external_ids: Iterable[str],
     started_at: datetime,
+    scope: dict[str, Any] | None = None,
 ) -> int:
     """Full-scan diff: soft-delete live records of ``integration`` not seen in a full run.
 
-    Records synced since ``started_at`` (e.g. by a webhook during the run) are kept.
+    Records synced since ``started_at`` (e.g. by a webhook during the run) are kept. ``scope``
+    (filter keywords) limits the diff to the rows the stream owns, in a table several streams write
+    (sales orders beside purchase orders).
     """
     model = resolve_model(model)
     seen = {str(e) for e in seen_external_ids}
     live = (
-        model.objects.filter(integration=integration, deleted_at__isnull=True)
+        model.objects.filter(integration=integration, deleted_at__isnull=True, **(scope or {}))
         .exclude(external_id="")
         .filter(models.Q(last_synced_at__lt=started_at) | models.Q(last_synced_at__isnull=True))
         .values_list("id", "external_id")
     )
-    missing = [pk for pk, ext in live if ext not in seen]
+    missing = [pk for pk, ext in live.iterator(chunk_size=CHUNK) if ext not in seen]
     return _soft_delete(model, missing, timezone.now())
 
 

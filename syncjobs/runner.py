@@ -213,7 +213,7 @@ class JobRun:
                     job.progress = {**job.progress, "full_scan_skipped": "records without an id failed"}
                 else:
                     job.records_deleted += mark_missing_deleted(
-                        self.integration, stream.model, self.seen, self.started_at
+                        self.integration, stream.model, self.seen, self.started_at, stream.delete_scope
                     )
             state = SyncState.objects.select_for_update().get(integration=self.integration, stream=job.stream)
             state.cursor = self.last_cursor if self.last_cursor is not None else state.cursor

@@ -10,7 +10,9 @@ with an earlier time is re-read; unchanged rows cost a hash compare). Never-edit
 ``modifiedDate``; KiotViet orders them by ``createdDate``, and so do we.
 
 Deletions: ``includeRemoveIds=true`` adds the ids removed since ``lastModifiedFrom`` to each answer,
-under a key whose name varies by endpoint; they are reported once the listing is read.
+under a key whose name varies by endpoint; they are reported once the listing is read. Lists without
+removed ids (documents, cash flow, surcharges) are diffed by a full run instead (``full_scan``),
+each within its own kind where kinds share a table.
 
 Purchase orders, transfers and cash flow have no ``lastModifiedFrom``: they are read by a document
 date range (an incremental read re-reads ``document_overlap_days`` before the newest date seen).
@@ -75,7 +77,8 @@ class KiotVietStream(Stream):
 
     def __init__(self, name: str, model: str, path: str, mapper: Callable[[dict[str, Any]], RecordRow], *,
                  depends_on: tuple[str, ...] = (), removed_key: str | None = None,
-                 extra: dict[str, mappers.ExtraMapper] | None = None, params: dict[str, Any] | None = None):
+                 extra: dict[str, mappers.ExtraMapper] | None = None, params: dict[str, Any] | None = None,
+                 full_scan: dict[str, Any] | None = None):
         self.name = name
         self.model = model
         self.path = path
@@ -86,6 +89,10 @@ class KiotVietStream(Stream):
         self.params = params or {}
         if removed_key is None:
             self.delete_strategy = "none"
+        if full_scan is not None:
+            # No removed ids: a full run soft-deletes what it did not see, among the rows ``full_scan``
+            # (filter keywords) picks in a table other streams share ({} for the whole model).
+            self.delete_strategy, self.delete_scope = "full_scan", full_scan or None
 
     def map(self, raw: dict[str, Any]) -> RecordRow:
         return self.mapper(raw)
@@ -218,7 +225,6 @@ class DocumentStream(KiotVietStream):
         super().__init__(*args, **kwargs)
         self.date_field = date_field
         self.from_param = from_param
-        self.delete_strategy = "none"  # no removed ids; a full-scan diff would hit other kinds in its table
 
     def pages(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> Iterator[Page]:
         page_size = int(ctx.config.get("page_size", 100))
@@ -273,26 +279,27 @@ STREAMS: dict[str, Stream] = {
                          removed_key="removedId"),
     "bank-accounts": KiotVietStream("bank-accounts", "records.Account", "BankAccounts",
                              mappers.bank_account, removed_key="removeIds"),
-    "surcharges": KiotVietStream("surcharges", "records.Charge", "surchages", mappers.surcharge),
+    "surcharges": KiotVietStream("surcharges", "records.Charge", "surchages", mappers.surcharge, full_scan={}),
     "orders": KiotVietStream("orders", "records.Order", "orders", mappers.order,
-                      depends_on=("customers", "branches", "products"),
+                      depends_on=("customers", "branches", "products"), full_scan={"kind": "sales"},
                       extra={"records.OrderLine": mappers.order_lines}),
     "invoices": KiotVietStream("invoices", "records.Invoice", "invoices", mappers.invoice,
                         depends_on=("orders", "customers", "branches", "products", "bank-accounts"),
-                        params={"includePayment": "true"},
+                        params={"includePayment": "true"}, full_scan={"kind": "sales"},
                         extra={"records.InvoiceLine": mappers.invoice_lines,
                                "records.Payment": mappers.invoice_payments}),
     "returns": KiotVietStream("returns", "records.Invoice", "returns", mappers.return_,
-                       depends_on=("customers", "branches", "products"),
+                       depends_on=("customers", "branches", "products"), full_scan={"kind": "return"},
                        extra={"records.InvoiceLine": mappers.return_lines}),
     "purchase-orders": DocumentStream("purchase-orders", "records.Order", "purchaseorders",
                                mappers.purchase_order, depends_on=("suppliers", "branches", "products"),
-                               date_field="purchaseDate", from_param="fromPurchaseDate",
+                               date_field="purchaseDate", from_param="fromPurchaseDate", full_scan={"kind": "purchase"},
                                extra={"records.OrderLine": mappers.purchase_order_lines}),
     "transfers": DocumentStream("transfers", "records.Order", "transfers", mappers.transfer,
                          depends_on=("branches", "products"), date_field="dispatchedDate",
-                         from_param="fromTransferDate", extra={"records.OrderLine": mappers.transfer_lines}),
+                         from_param="fromTransferDate", full_scan={"kind": "transfer"},
+                         extra={"records.OrderLine": mappers.transfer_lines}),
     "cashflow": DocumentStream("cashflow", "records.Payment", "cashflow", mappers.cashflow,
                         depends_on=("bank-accounts", "customers", "invoices"), date_field="transDate",
-                        from_param="startDate"),
+                        from_param="startDate", full_scan={"external_id__startswith": "cf:"}),
 }

@@ -9,8 +9,8 @@ Every connector calls its provider through ``connector.http`` (an ``HttpClient``
   race-safe under a row lock, and renewed once on a 401;
 - the integration's request budget (``connector.rate_limit``), shared by all workers through Redis;
 - one ``IntegrationLog`` row per HTTP exchange, with every secret of the integration masked. A sync
-  job's successful calls are written in batches (``LOG_BATCH`` rows or ``LOG_BATCH_AGE``, and when the
-  job ends); warnings and errors at once, after the batch before them.
+  job's successful calls are written in batches (see ``LOG_BATCH``); warnings and errors at once,
+  after the batch before them.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ NON_IDEMPOTENT = frozenset({"POST", "PATCH"})
 NOT_PROCESSED = frozenset({429, 503})
 # A token is renewed this many seconds before its stated expiry (clock skew, request duration).
 TOKEN_EXPIRY_MARGIN = 60
-# A sync's successful calls are logged in batches: at most this many rows, or this old, wait unwritten.
+# A sync's successful calls are logged in batches: written once this many wait, or when a call finds
+# the oldest this old (the runner writes the rest when the job ends).
 LOG_BATCH = 25
 LOG_BATCH_AGE = timedelta(seconds=2)
 # Errors raised before anything is sent: a bad base URL or header, not a provider failure.

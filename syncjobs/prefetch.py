@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # records.upsert needs the app registry; connector packages i
     from records.upsert import PreparedRows
 
 # While the reader thread runs Python, the runner's thread waits at most this long for the
-# interpreter after each database round trip (Python's default, 5 ms, measured ~10% slower syncs).
+# interpreter after each database round trip (Python's default is 5 ms; a page makes dozens).
 SWITCH_INTERVAL = 0.0005
 
 

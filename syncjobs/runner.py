@@ -128,7 +128,10 @@ class JobRun:
             return self._fail("internal", f"{type(exc).__name__}: {exc}", count_failure=False)
         finally:
             if connector is not None:
-                connector.http.flush_logs()
+                try:
+                    connector.http.flush_logs()
+                except Exception:  # noqa: BLE001 - the job's own outcome matters more than its last request logs
+                    log.exception("sync job %s: could not write its last request logs", job.pk)
                 # Every job gives its provider token back, also a failed one (licence seats).
                 connector.http.release()
 

@@ -10,7 +10,6 @@ time instead of adding to it. A stream opts in by returning ``prefetched(self, p
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,10 +21,6 @@ from connectors.base import Page, RecordRow, Stream
 
 if TYPE_CHECKING:  # records.upsert needs the app registry; connector packages import this module before it
     from records.upsert import PreparedRows
-
-# While the reader thread runs Python, the runner's thread waits at most this long for the
-# interpreter after each database round trip (Python's default is 5 ms; a page makes dozens).
-SWITCH_INTERVAL = 0.0005
 
 
 @dataclass
@@ -83,7 +78,6 @@ def prefetched(stream: Stream, pages: Iterator[Page]) -> Iterator[Page]:
         finally:
             connections.close_all()  # this thread's own connections (its request logs)
 
-    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))  # process-wide: a worker's syncs all gain
     reader = threading.Thread(target=produce, name=f"{stream.name}-prefetch", daemon=True)
     reader.start()
     try:

@@ -92,7 +92,7 @@ class KiotVietStream(Stream):
         if full_scan is not None:
             # No removed ids: a full run soft-deletes what it did not see, among the rows ``full_scan``
             # (filter keywords) picks in a table other streams share ({} for the whole model).
-            self.delete_strategy, self.delete_scope = "full_scan", full_scan or None
+            self.delete_strategy, self.delete_scope = "full_scan", full_scan
 
     def map(self, raw: dict[str, Any]) -> RecordRow:
         return self.mapper(raw)

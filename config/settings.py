@@ -246,6 +246,8 @@ STORAGES = {
 # --- Services hub: health --------------------------------------------------------------------
 HEALTH_WINDOW_MINUTES = env.int("HEALTH_WINDOW_MINUTES", default=60)
 HEALTH_ERROR_RATE_UNHEALTHY = env.float("HEALTH_ERROR_RATE_UNHEALTHY", default=0.5)
+# When set, /metrics answers only "Authorization: Bearer <METRICS_TOKEN>" (401 otherwise).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Celery ----------------------------------------------------------------------------------
 # "localhost" only keeps kombu from warning about a missing host name; the transport uses folders.

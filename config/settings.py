@@ -299,6 +299,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["integrations.permissions.OrganizationRolePermission"],
+    # DRF's JSON parser with a nesting limit (integrations/jsonlimits.py); form and multipart as DRF's defaults.
+    "DEFAULT_PARSER_CLASSES": [
+        "integrations.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",

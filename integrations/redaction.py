@@ -126,7 +126,7 @@ def excerpt(data: Any, extra_secrets: tuple[str, ...] = (), limit: int = 2000) -
         try:
             if whole:
                 return json.dumps(redact(json.loads(data), extra_secrets), ensure_ascii=False, default=str)[:limit]
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep is bad input like any other: masked as text
             pass
         # Only ``limit`` characters are kept: redact only as far past them as a secret can reach
         # (the patterns mask a value cut short as well), not the whole body.

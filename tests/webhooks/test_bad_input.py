@@ -93,3 +93,17 @@ def test_payme_answers_a_deep_call_with_its_parse_error(client, org, depth):
     resp = client.post(f"/api/payments/payme/{payme.webhook_key}", nested(depth), content_type="application/json")
     assert resp.status_code == 200
     assert resp.json()["error"]["code"] == -32700
+
+
+SANDBOX_JSON_ENDPOINTS = [
+    "/sandbox/click/_control", "/sandbox/payme/_control", "/sandbox/stripe/_control",
+    "/sandbox/sendgrid/v3/mail/send", "/sandbox/vonage/sms/json", "/sandbox/demo/_control",
+    "/sandbox/demo/api/products", "/sandbox/kiotviet/_control",
+]
+
+
+@pytest.mark.parametrize("url", SANDBOX_JSON_ENDPOINTS)
+def test_sandboxes_answer_deep_json_without_a_500(client, url):
+    resp = client.post(url, nested(10_000), content_type="application/json",
+                       headers={"Authorization": "Bearer x"})
+    assert resp.status_code < 500, (resp.status_code, resp.content[:300])

@@ -233,6 +233,8 @@ class TestFileView(HubView):
             name = str(_field(request.data, "name", "hub-test.txt"))
             raw = _field(request.data, "content_base64")
             try:
+                if raw and not isinstance(raw, str):  # b64decode raises TypeError on a list or number
+                    raise ValueError(raw)
                 content = base64.b64decode(raw, validate=True) if raw else \
                     str(_field(request.data, "content", "Integration Hub test file\n")).encode()
             except (binascii.Error, ValueError):

@@ -252,3 +252,11 @@ def test_metrics_token_is_required_when_set(db, client, settings, caplog):
     assert resp.status_code == 200 and b"hub_sync_jobs" in resp.content
     settings.METRICS_TOKEN = ""
     assert client.get("/metrics").status_code == 200
+
+
+@pytest.mark.parametrize("value", [[1], {"a": 1}, 12, True])
+def test_test_file_with_content_base64_not_a_string_is_a_400(org, api, settings, tmp_path, value):
+    settings.STORAGES = {**settings.STORAGES, "hub_files": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
+    resp = api.post("/api/integrations/test/file", {"name": "a.txt", "content_base64": value}, format="json")
+    assert resp.status_code == 400 and resp.json()["error"]["details"]["content_base64"]

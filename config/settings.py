@@ -246,6 +246,8 @@ STORAGES = {
 # --- Services hub: health --------------------------------------------------------------------
 HEALTH_WINDOW_MINUTES = env.int("HEALTH_WINDOW_MINUTES", default=60)
 HEALTH_ERROR_RATE_UNHEALTHY = env.float("HEALTH_ERROR_RATE_UNHEALTHY", default=0.5)
+# When set, /metrics answers only "Authorization: Bearer <METRICS_TOKEN>" (401 otherwise).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Celery ----------------------------------------------------------------------------------
 # "localhost" only keeps kombu from warning about a missing host name; the transport uses folders.
@@ -297,6 +299,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["integrations.permissions.OrganizationRolePermission"],
+    # DRF's JSON parser with a nesting limit (integrations/jsonlimits.py); form and multipart as DRF's defaults.
+    "DEFAULT_PARSER_CLASSES": [
+        "integrations.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",

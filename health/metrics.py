@@ -43,7 +43,9 @@ class HubCollector:
                                          "Duration of sync jobs finished in the window", labels=["status"])
         done = (SyncJob.objects.filter(completed_at__gte=window, started_at__isnull=False)
                 .annotate(took=ExpressionWrapper(F("completed_at") - F("started_at"), output_field=DurationField())))
-        for status in done.values_list("status", flat=True).distinct():
+        # order_by(): the model's default ordering would put created_at/id into SELECT DISTINCT,
+        # giving one "status" row (and one repeated series) per job.
+        for status in done.order_by().values_list("status", flat=True).distinct():
             of = done.filter(status=status)
             counts = of.aggregate(**{f"le{b}": Count("id", filter=Q(took__lte=timedelta(seconds=b)))
                                      for b in JOB_BUCKETS}, total=Count("id"), took_sum=Sum("took"))

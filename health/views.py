@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
+import logging
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.http import HttpResponse
@@ -28,7 +31,7 @@ from events.models import Destination
 from events.outbox import NewEvent, emit, kick
 from files.models import StoredFile
 from files.storage import FileRejected, store
-from integrations.errors import Conflict
+from integrations.errors import Conflict, error_response
 from integrations.models import Integration, IntegrationStatus, Role
 from integrations.serializers import contains_nul
 from notifications.models import Delivery, Message
@@ -40,6 +43,7 @@ from . import checks
 from .metrics import render
 from .services import SERVICES
 
+log = logging.getLogger("health.metrics")
 FAR_FUTURE = timedelta(days=365 * 100)
 
 
@@ -229,6 +233,8 @@ class TestFileView(HubView):
             name = str(_field(request.data, "name", "hub-test.txt"))
             raw = _field(request.data, "content_base64")
             try:
+                if raw and not isinstance(raw, str):  # b64decode raises TypeError on a list or number
+                    raise ValueError(raw)
                 content = base64.b64decode(raw, validate=True) if raw else \
                     str(_field(request.data, "content", "Integration Hub test file\n")).encode()
             except (binascii.Error, ValueError):
@@ -270,5 +276,18 @@ class TestSyncView(HubView):
 
 
 def prometheus_metrics(request):
-    """``/metrics``: Prometheus text format. Protect it at the proxy (it reveals volumes, not data)."""
+    """``/metrics``: Prometheus text format.
+
+    With ``METRICS_TOKEN`` set, only a scraper sending ``Authorization: Bearer <token>`` is answered:
+    the figures reveal every organization's volumes. Unset, it is open (protect it at the proxy).
+    """
+    token = settings.METRICS_TOKEN
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        # compare_digest: the time taken must not tell how much of a guess was right.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            log.warning("/metrics refused: %s bearer token", "wrong" if given else "no")
+            resp = error_response("not_authenticated", "Metrics need the bearer token.", 401)
+            resp["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return resp
     return HttpResponse(render(), content_type="text/plain; version=0.0.4; charset=utf-8")

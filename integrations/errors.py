@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -21,6 +22,27 @@ class Conflict(exceptions.APIException):
     default_detail = "The request conflicts with the current state."
 
 
+class PayloadTooLarge(exceptions.APIException):
+    """413: the body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (Django refuses to read it)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request body is larger than this endpoint accepts."
+
+
+def too_large_detail() -> str:
+    from django.conf import settings
+
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return f"The request body is larger than {limit} bytes." if limit else PayloadTooLarge.default_detail
+
+
+def log_too_large(request, exc: Exception) -> None:
+    log.warning("refused an oversized body: %s %s (Content-Length %s): %s", getattr(request, "method", "?"),
+                getattr(request, "path", "?"),
+                getattr(request, "META", {}).get("CONTENT_LENGTH", "?"), exc.__class__.__name__)
+
+
 def error_body(code: str, message: str, details=None) -> dict:
     return {"error": {"code": code, "message": message, "details": details if details is not None else {}}}
 
@@ -34,6 +56,13 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        # Raised when DRF reads request.data: bad input, not a server error.
+        log_too_large(context.get("request"), exc)
+        exc = PayloadTooLarge(too_large_detail())
+    elif isinstance(exc, TooManyFieldsSent):
+        log.warning("refused a form with too many fields: %s", getattr(context.get("request"), "path", "?"))
+        exc = exceptions.ParseError("Too many form fields.")
     response = exception_handler(exc, context)
     if response is None:
         # Not an API exception: log it (the middleware answers it for non-DRF views) and answer 500.

@@ -12,7 +12,6 @@ a hub endpoint. Mounted under ``/sandbox/click/`` (DEBUG/tests).
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
@@ -22,6 +21,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+
+from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
 
 from ..sandbox_control import control_enabled
 from .shop import sign
@@ -63,7 +64,7 @@ def control(request: HttpRequest) -> HttpResponse:
     if not control_enabled():
         return JsonResponse({"error": "not found"}, status=404)
     try:
-        body = json.loads(request.body)
+        body = loads(request.body)
         action, service_id = body["action"], str(body["service_id"])
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": "JSON with action and service_id required"}, status=400)

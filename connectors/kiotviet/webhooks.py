@@ -16,12 +16,12 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import FatalError, IgnoredEvent, RejectedPayload, SignatureError
+from integrations.jsonlimits import JSONTooDeep, loads
 
 from . import mappers
 from .relations import drop_stale_relations
@@ -87,7 +87,9 @@ def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
     if not matched:
         raise SignatureError("signature does not match the body")
     try:
-        payload = json.loads(request.body)
+        payload = loads(request.body)
+    except JSONTooDeep as exc:
+        raise RejectedPayload(str(exc)) from None
     except ValueError:
         raise RejectedPayload("the body is not JSON") from None
     if not isinstance(payload, dict):
@@ -204,7 +206,7 @@ HANDLERS: dict[str, Callable[[KiotVietConnector, list[str]], str]] = {
 
 def handle(connector: KiotVietConnector, event: WebhookEvent) -> str:
     try:
-        payload = json.loads(bytes(event.body))
+        payload = loads(bytes(event.body))
         notifications = payload["Notifications"]
     except (ValueError, KeyError, TypeError):
         notifications = None

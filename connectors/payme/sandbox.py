@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import secrets
 import time
 from typing import Any
@@ -27,6 +26,8 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
+
+from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
 
 from ..sandbox_control import control_enabled
 from .checkout import decode
@@ -72,7 +73,7 @@ def control(request: HttpRequest) -> HttpResponse:
     if not control_enabled():
         return JsonResponse({"error": "not found"}, status=404)
     try:
-        body = json.loads(request.body)
+        body = loads(request.body)
         action, merchant_id = body["action"], str(body["merchant_id"])
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": "JSON with action and merchant_id required"}, status=400)

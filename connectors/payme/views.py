@@ -14,6 +14,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from integrations.jsonlimits import loads
 from integrations.models import IntegrationStatus
 from payments import callbacks
 
@@ -55,7 +56,7 @@ def rpc(request: HttpRequest, key: str) -> HttpResponse:
     integration = callbacks.integration_for(key, PROVIDER)
     raw = callbacks.read_body(request)
     try:
-        payload = json.loads(raw)
+        payload = loads(raw)  # JSON nested too deep is a ValueError too: a parse error
     except ValueError:
         payload = None
     if integration is None:

@@ -32,6 +32,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
+
 from ..sandbox_control import control_enabled
 
 STATE_TTL = 24 * 3600
@@ -259,7 +261,7 @@ def control(request: HttpRequest) -> HttpResponse:
     if not control_enabled():
         return _error(404, "invalid_request_error", "Not found.")
     try:
-        body = json.loads(request.body)
+        body = loads(request.body)
         key, action = body["secret_key"], body["action"]
     except (ValueError, KeyError, TypeError):
         return _error(400, "invalid_request_error", "JSON with secret_key and action required.")

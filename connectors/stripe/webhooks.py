@@ -7,7 +7,6 @@ Stripe promises no ordering: the ledger's transition table ignores a stale event
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +14,7 @@ from django.db import transaction
 
 from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import IgnoredEvent, RejectedPayload, SignatureError
+from integrations.jsonlimits import JSONTooDeep, loads
 from payments import services
 from payments.models import PaymentState, PaymentTransaction
 
@@ -43,7 +43,9 @@ def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
         raise SignatureError("no webhook secret is configured for this integration")
     verify_stripe(request.headers, request.body, secrets)
     try:
-        payload = json.loads(request.body)
+        payload = loads(request.body)
+    except JSONTooDeep as exc:
+        raise RejectedPayload(str(exc)) from None
     except ValueError:
         raise RejectedPayload("the body is not JSON") from None
     if not (isinstance(payload, dict) and isinstance(payload.get("id"), str) and payload["id"]
@@ -119,7 +121,7 @@ HANDLERS: dict[str, Callable[[StripeConnector, dict[str, Any]], str]] = {
 
 def handle(connector: StripeConnector, event: WebhookEvent) -> str:
     try:
-        payload = json.loads(bytes(event.body))
+        payload = loads(bytes(event.body))
         event_type, obj = payload["type"], payload["data"]["object"]
     except (ValueError, KeyError, TypeError):
         raise IgnoredEvent("not a Stripe event with data.object") from None

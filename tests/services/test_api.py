@@ -214,3 +214,49 @@ def test_nul_characters_are_a_400_not_a_500(org, api):
                         ("test/file", {"name": "a\x00.txt", "content": "x"})):
         resp = api.post(f"/api/integrations/{route}", body, format="json")
         assert resp.status_code == 400, route
+
+
+def test_each_sync_job_duration_series_appears_once(org, smtp_integration, client):
+    """Several finished jobs of one status are one series (not one copy per job)."""
+    from syncjobs.models import SyncJob
+
+    smtp = smtp_integration(org, 2525)
+    now = timezone.now()
+    for took, status_ in ((3, "completed"), (20, "completed"), (40, "completed"), (100, "completed"),
+                          (7, "failed"), (8, "failed")):
+        SyncJob.objects.create(organization=org, integration=smtp, stream="s", status=status_,
+                               started_at=now - timedelta(seconds=took), completed_at=now)
+    lines = [line for line in client.get("/metrics").content.decode().splitlines()
+             if line.startswith("hub_sync_job_duration_seconds")]
+    assert len(lines) == len(set(lines)), "a series is repeated"
+    series = [line.rsplit(" ", 1)[0] for line in lines]
+    assert len(series) == len(set(series))
+    assert 'hub_sync_job_duration_seconds_count{status="completed"} 4.0' in lines
+    assert 'hub_sync_job_duration_seconds_count{status="failed"} 2.0' in lines
+    assert 'hub_sync_job_duration_seconds_bucket{le="30",status="completed"} 2.0' in lines
+    assert 'hub_sync_job_duration_seconds_sum{status="completed"} 163.0' in lines
+    # two statuses, 7 buckets and +Inf each
+    assert sum(1 for s in series if s.startswith("hub_sync_job_duration_seconds_bucket")) == 2 * 8
+
+
+def test_metrics_token_is_required_when_set(db, client, settings, caplog):
+    settings.METRICS_TOKEN = "s3cret-scrape-token"
+    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer wrong"}, {"HTTP_AUTHORIZATION": "Basic s3cret-scrape-token"},
+                    {"HTTP_AUTHORIZATION": "Bearer s3cret-scrape-token-longer"}):
+        resp = client.get("/metrics", **headers)
+        assert resp.status_code == 401
+        assert resp.json()["error"]["code"] == "not_authenticated"
+        assert resp["WWW-Authenticate"].startswith("Bearer")
+    assert "/metrics refused" in caplog.text and "s3cret" not in caplog.text
+    resp = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
+    assert resp.status_code == 200 and b"hub_sync_jobs" in resp.content
+    settings.METRICS_TOKEN = ""
+    assert client.get("/metrics").status_code == 200
+
+
+@pytest.mark.parametrize("value", [[1], {"a": 1}, 12, True])
+def test_test_file_with_content_base64_not_a_string_is_a_400(org, api, settings, tmp_path, value):
+    settings.STORAGES = {**settings.STORAGES, "hub_files": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
+    resp = api.post("/api/integrations/test/file", {"name": "a.txt", "content_base64": value}, format="json")
+    assert resp.status_code == 400 and resp.json()["error"]["details"]["content_base64"]

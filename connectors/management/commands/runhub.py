@@ -27,8 +27,8 @@ class Command(BaseCommand):
         py = sys.executable
         worker_flags = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
         commands = {
-            "web": [py, "-m", "gunicorn", "config.wsgi:application", "-b", bind, "-w", "3",
-                    "--access-logfile", "-"],
+            "web": [py, "-m", "gunicorn", "-c", "python:config.gunicorn_conf", "config.wsgi:application",
+                    "-b", bind, "-w", "3", "--access-logfile", "-"],
             "worker": [py, "-m", "celery", "-A", "config", "worker", "-Q", "default,sync,webhooks",
                        "-c", str(concurrency), "-l", "info", *worker_flags],
             "beat": [py, "-m", "celery", "-A", "config", "beat", "-l", "info",

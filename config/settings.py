@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 from celery.schedules import schedule
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("HUB_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -270,6 +271,10 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for 
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Every queue the hub uses, declared: a bare `celery -A config worker` (no -Q) consumes all three.
+# Production runs two workers instead (docker-compose.yml, runhub): webhooks+default and sync.
+HUB_QUEUES = ("default", "sync", "webhooks")
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in HUB_QUEUES]
 # Separate queues so one tenant's huge sync never starves webhook processing.
 CELERY_TASK_ROUTES = {
     "syncjobs.tasks.run_sync_job": {"queue": "sync"},

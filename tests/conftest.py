@@ -173,17 +173,24 @@ class Worker:
                 self.kill()
 
 
-def start_worker(tmp_path: Path, queues: str = "default,sync,webhooks", concurrency: int = 2) -> Worker:
+def start_worker(tmp_path: Path, queues: str | None = "default,sync,webhooks", concurrency: int = 2,
+                 env: dict[str, str] | None = None, name: str = "worker") -> Worker:
+    """A worker process; ``queues=None`` starts it with no ``-Q`` (the declared queues); ``env`` overrides
+    the environment (e.g. a throwaway broker)."""
     import redis
 
+    env = {**_worker_env(), **(env or {})}
     # No messages left by earlier tests (only our queues: the Redis DB may be shared).
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client = redis.Redis.from_url(env["CELERY_BROKER_URL"])
     client.delete("default", "sync", "webhooks", "unacked", "unacked_index")
-    log_path = tmp_path / "worker.log"
+    log_path = tmp_path / f"{name}.log"
+    queue_args = ["-Q", queues] if queues else []
+    if name != "worker":  # two workers on one host need distinct node names
+        queue_args += ["-n", f"{name}@%h"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
+        [sys.executable, "-m", "celery", "-A", "config", "worker", *queue_args, "-c", str(concurrency),
          "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info"],
-        cwd=ROOT, env=_worker_env(), stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     worker = Worker(proc, log_path)

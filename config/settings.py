@@ -173,6 +173,11 @@ SYNC_RETRY_BACKOFF_SECONDS = env.float("SYNC_RETRY_BACKOFF_SECONDS", default=30.
 SYNC_RETRY_BACKOFF_MAX_SECONDS = env.float("SYNC_RETRY_BACKOFF_MAX_SECONDS", default=600.0)
 SYNC_FAILURE_WARN_AFTER = env.int("SYNC_FAILURE_WARN_AFTER", default=5)
 SYNC_FAILURE_DISABLE_AFTER = env.int("SYNC_FAILURE_DISABLE_AFTER", default=20)
+# Fairness in the sync pool (needs Redis): at most this many running jobs per organization (0: no cap);
+# a job over the cap goes back to the queue for about SYNC_ORG_CAP_RETRY_SECONDS instead of waiting in a slot.
+SYNC_MAX_JOBS_PER_ORGANIZATION = env.int("SYNC_MAX_JOBS_PER_ORGANIZATION", default=1)
+SYNC_ORG_CAP_RETRY_SECONDS = env.float("SYNC_ORG_CAP_RETRY_SECONDS", default=5.0)
+SYNC_ORG_SLOT_LEASE_SECONDS = env.float("SYNC_ORG_SLOT_LEASE_SECONDS", default=120.0)
 
 # --- HTTP client for connectors --------------------------------------------------------------
 CONNECTOR_HTTP_TIMEOUT = env.float("CONNECTOR_HTTP_TIMEOUT", default=30.0)
@@ -247,6 +252,9 @@ STORAGES = {
 # --- Services hub: health --------------------------------------------------------------------
 HEALTH_WINDOW_MINUTES = env.int("HEALTH_WINDOW_MINUTES", default=60)
 HEALTH_ERROR_RATE_UNHEALTHY = env.float("HEALTH_ERROR_RATE_UNHEALTHY", default=0.5)
+# Each worker's consumer writes a heartbeat this often; older than the stale age means "not consuming".
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10)
+WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", default=60)
 
 # --- Celery ----------------------------------------------------------------------------------
 # "localhost" only keeps kombu from warning about a missing host name; the transport uses folders.
@@ -282,6 +290,9 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reconnect to the broker for as long as it takes (Celery's default gives up after 100 attempts,
+# ~45 min, and the worker exits): a long Redis outage must end with the worker consuming again.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-syncs": {"task": "syncjobs.tasks.dispatch_due_syncs", "schedule": schedule(60)},

@@ -156,11 +156,11 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script
         lat = [(p - r).total_seconds() * 1000 for r, p in events.values_list("received_at", "processed_at")]
         return {"n": len(lat), "p50": percentile(lat, 0.5), "p95": percentile(lat, 0.95), "max": max(lat)}
 
-    def start_big_syncs(r: int) -> list[Integration]:
+    def start_big_syncs(run: str) -> list[Integration]:
         integrations = []
         for i in range(args.syncs):
-            org = Organization.objects.create(name=f"Tenant {r}-{i}", slug=f"lat-{stamp}-{r}-{i}")
-            client_id = f"lat-{stamp}-{r}-{i}"
+            org = Organization.objects.create(name=f"Tenant {run}-{i}", slug=f"lat-{stamp}-{run}-{i}")
+            client_id = f"lat-{stamp}-{run}-{i}"  # a fresh account: every row of the sync is an insert
             box = f"{url}/sandbox/demo"
             creds = credentials_for(client_id)
             resp = requests.post(f"{box}/_control", timeout=30, json={
@@ -198,7 +198,7 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script
                 for r in range(args.repeat):
                     idle = window(f"{shape} idle {r + 1}")
                     results[shape]["idle"].append(idle)
-                    integrations = start_big_syncs(r)
+                    integrations = start_big_syncs(f"{shape}-{r}")
                     t0 = time.monotonic()
                     while (SyncJob.objects.filter(integration__in=integrations, status=JobStatus.RUNNING).count()
                            < min(slots, args.syncs)) and time.monotonic() - t0 < 60:

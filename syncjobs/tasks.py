@@ -67,10 +67,10 @@ class OrganizationSlot:
 
     def acquire(self) -> bool:
         """True when the job may run now. A Redis failure lets the job run: fairness is best effort."""
-        now = time.time()
         try:
-            got = _redis().eval(_ACQUIRE_SLOT, 1, self.key, now, now + self.lease, self.member,
-                                int(settings.SYNC_MAX_JOBS_PER_ORGANIZATION), int(self.lease) + 60)
+            got = self._try()
+            if not got and self._evict_finished():
+                got = self._try()
         except Exception as exc:  # noqa: BLE001 - Redis down: run rather than wait for it
             log.warning("sync fairness slot unavailable (%s); running job %s uncapped",
                         exc.__class__.__name__, self.member)
@@ -79,6 +79,22 @@ class OrganizationSlot:
             self._renewer = threading.Thread(target=self._renew, name=f"org-slot-{self.member}", daemon=True)
             self._renewer.start()
         return bool(got)
+
+    def _try(self) -> bool:
+        now = time.time()
+        return bool(_redis().eval(_ACQUIRE_SLOT, 1, self.key, now, now + self.lease, self.member,
+                                  int(settings.SYNC_MAX_JOBS_PER_ORGANIZATION), int(self.lease) + 60))
+
+    def _evict_finished(self) -> int:
+        """Free slots whose job no longer runs (a killed worker's job the reaper failed): the database
+        decides, so a crash does not hold the organization's slot for a whole lease."""
+        holders = [m.decode() for m in _redis().zrange(self.key, 0, -1)]
+        # PENDING: a job that has just taken its slot and is about to be claimed by run_job.
+        alive = {str(pk) for pk in SyncJob.objects.filter(
+            pk__in=[int(m) for m in holders if m.isdigit()], status__in=[JobStatus.RUNNING, JobStatus.PENDING],
+        ).values_list("pk", flat=True)}
+        gone = [m for m in holders if m.isdigit() and m not in alive]
+        return _redis().zrem(self.key, *gone) if gone else 0
 
     def _renew(self) -> None:
         while not self._stop.wait(self.lease / 3):

@@ -34,7 +34,8 @@ def _clean_slots():
 
 
 def test_slots_cap_an_organization_and_free_on_release_or_expired_lease(settings, org, other_org):
-    a1, a2, b1 = OrganizationSlot(org.pk, 1), OrganizationSlot(org.pk, 2), OrganizationSlot(other_org.pk, 3)
+    a1, a2 = OrganizationSlot(org.pk, _running_job(org).pk), OrganizationSlot(org.pk, _running_job(org).pk)
+    b1 = OrganizationSlot(other_org.pk, _running_job(other_org).pk)
     assert a1.acquire() is True
     assert a2.acquire() is False  # same organization: over the cap of 1
     assert b1.acquire() is True  # another organization is not affected
@@ -43,13 +44,32 @@ def test_slots_cap_an_organization_and_free_on_release_or_expired_lease(settings
     a2.release()
     b1.release()
 
+
+def _running_job(organization) -> SyncJob:
+    code = f"elsewhere-{uuid.uuid4().hex[:6]}"
+    integ = Integration.objects.create(organization=organization, name=code, code=code,
+                                       provider="demo", base_url="http://127.0.0.1:9/", credentials={})
+    return SyncJob.objects.create(organization=organization, integration=integ, stream="products",
+                                  status=JobStatus.RUNNING, celery_task_id=str(uuid.uuid4()))
+
+
+@pytest.mark.django_db
+def test_a_dead_workers_slot_frees_when_its_lease_ends_or_its_job_is_reaped(settings, org):
     settings.SYNC_ORG_SLOT_LEASE_SECONDS = 0.5
-    dead = OrganizationSlot(org.pk, 4)
+    job = _running_job(org)
+    dead = OrganizationSlot(org.pk, job.pk)
     assert dead.acquire() is True
     dead._stop.set()  # a worker killed mid-job: nobody renews or releases its slot
-    assert OrganizationSlot(org.pk, 5).acquire() is False
+    assert OrganizationSlot(org.pk, 5).acquire() is False  # its job still runs (as far as anyone knows)
     time.sleep(0.7)
     assert OrganizationSlot(org.pk, 5).acquire() is True  # the lease ran out
+    OrganizationSlot(org.pk, 5).release()
+
+    settings.SYNC_ORG_SLOT_LEASE_SECONDS = 120
+    assert OrganizationSlot(org.pk, job.pk).acquire() is True
+    assert OrganizationSlot(org.pk, 6).acquire() is False
+    SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED)  # what reap_stale_jobs does
+    assert OrganizationSlot(org.pk, 6).acquire() is True  # no need to wait two minutes for the lease
 
 
 def _demo(organization, live_server, name: str) -> Integration:
@@ -67,7 +87,8 @@ def test_a_capped_organization_waits_in_the_queue_while_another_tenant_runs(org,
     busy = [_demo(org, live_server, f"acme-{i}") for i in range(2)]
     other = _demo(other_org, live_server, "globex")
     # Organization ``org`` already runs a job elsewhere (its one slot is taken).
-    elsewhere = OrganizationSlot(org.pk, 999_999)
+    elsewhere_job = _running_job(org)
+    elsewhere = OrganizationSlot(org.pk, elsewhere_job.pk)
     assert elsewhere.acquire()
     worker = start_worker(tmp_path, queues="sync", concurrency=2, name="sync")
     try:

@@ -49,3 +49,21 @@ def test_runhub_runs_a_webhooks_worker_and_a_sync_worker(settings):
     assert queues == {"worker-webhooks": "webhooks,default", "worker-sync": "sync"}
     assert commands["worker-sync"][commands["worker-sync"].index("-c") + 1] == "3"
     assert set(commands) == {"web", "worker-webhooks", "worker-sync", "beat"}
+
+
+def test_docker_compose_restarts_every_long_running_service_and_splits_the_workers():
+    import yaml
+
+    from tests.conftest import ROOT
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    long_running = {name for name in services if name != "migrate"}
+    assert {name for name in long_running if services[name].get("restart") == "unless-stopped"} == long_running
+
+    def queues(service: str) -> str:
+        command = services[service]["command"]
+        return command[command.index("-Q") + 1]
+
+    assert queues("worker") == "webhooks,default" and queues("worker-sync") == "sync"
+    for worker in ("worker", "worker-sync"):
+        assert "worker_health" in " ".join(services[worker]["healthcheck"]["test"])

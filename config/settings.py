@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 from celery.schedules import schedule
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("HUB_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -172,6 +173,11 @@ SYNC_RETRY_BACKOFF_SECONDS = env.float("SYNC_RETRY_BACKOFF_SECONDS", default=30.
 SYNC_RETRY_BACKOFF_MAX_SECONDS = env.float("SYNC_RETRY_BACKOFF_MAX_SECONDS", default=600.0)
 SYNC_FAILURE_WARN_AFTER = env.int("SYNC_FAILURE_WARN_AFTER", default=5)
 SYNC_FAILURE_DISABLE_AFTER = env.int("SYNC_FAILURE_DISABLE_AFTER", default=20)
+# Fairness in the sync pool (needs Redis): at most this many running jobs per organization (0: no cap);
+# a job over the cap goes back to the queue for about SYNC_ORG_CAP_RETRY_SECONDS instead of waiting in a slot.
+SYNC_MAX_JOBS_PER_ORGANIZATION = env.int("SYNC_MAX_JOBS_PER_ORGANIZATION", default=1)
+SYNC_ORG_CAP_RETRY_SECONDS = env.float("SYNC_ORG_CAP_RETRY_SECONDS", default=5.0)
+SYNC_ORG_SLOT_LEASE_SECONDS = env.float("SYNC_ORG_SLOT_LEASE_SECONDS", default=120.0)
 
 # --- HTTP client for connectors --------------------------------------------------------------
 CONNECTOR_HTTP_TIMEOUT = env.float("CONNECTOR_HTTP_TIMEOUT", default=30.0)
@@ -248,6 +254,9 @@ HEALTH_WINDOW_MINUTES = env.int("HEALTH_WINDOW_MINUTES", default=60)
 HEALTH_ERROR_RATE_UNHEALTHY = env.float("HEALTH_ERROR_RATE_UNHEALTHY", default=0.5)
 # When set, /metrics answers only "Authorization: Bearer <METRICS_TOKEN>" (401 otherwise).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Each worker's consumer writes a heartbeat this often; older than the stale age means "not consuming".
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10)
+WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", default=60)
 
 # --- Celery ----------------------------------------------------------------------------------
 # "localhost" only keeps kombu from warning about a missing host name; the transport uses folders.
@@ -272,6 +281,10 @@ CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for 
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Every queue the hub uses, declared: a bare `celery -A config worker` (no -Q) consumes all three.
+# Production runs two workers instead (docker-compose.yml, runhub): webhooks+default and sync.
+HUB_QUEUES = ("default", "sync", "webhooks")
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in HUB_QUEUES]
 # Separate queues so one tenant's huge sync never starves webhook processing.
 CELERY_TASK_ROUTES = {
     "syncjobs.tasks.run_sync_job": {"queue": "sync"},
@@ -279,6 +292,9 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reconnect to the broker for as long as it takes (Celery's default gives up after 100 attempts,
+# ~45 min, and the worker exits): a long Redis outage must end with the worker consuming again.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-syncs": {"task": "syncjobs.tasks.dispatch_due_syncs", "schedule": schedule(60)},

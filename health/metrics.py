@@ -93,6 +93,20 @@ class HubCollector:
             sent.add_metric([row["provider"] or "", row["status"]], row["n"])
         yield sent
 
+        yield worker_heartbeats()
+
+
+def worker_heartbeats() -> GaugeMetricFamily:
+    """Age of each worker's consumer heartbeat: a growing age is a worker that stopped consuming."""
+    from .models import WorkerHeartbeat
+
+    beats = GaugeMetricFamily("hub_worker_heartbeat_age_seconds",
+                              "Seconds since each Celery worker's consumer last ran", labels=["worker", "queues"])
+    now = timezone.now()
+    for row in WorkerHeartbeat.objects.all():
+        beats.add_metric([row.name, row.queues], (now - row.beat_at).total_seconds())
+    return beats
+
 
 def render() -> bytes:
     from prometheus_client import REGISTRY

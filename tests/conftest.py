@@ -8,6 +8,7 @@ missing service.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -173,17 +174,25 @@ class Worker:
                 self.kill()
 
 
-def start_worker(tmp_path: Path, queues: str = "default,sync,webhooks", concurrency: int = 2) -> Worker:
+def start_worker(tmp_path: Path, queues: str | None = "default,sync,webhooks", concurrency: int = 2,
+                 env: dict[str, str] | None = None, name: str = "worker", lean: bool = True) -> Worker:
+    """A worker process; ``queues=None`` starts it with no ``-Q`` (the declared queues); ``env`` overrides
+    the environment (e.g. a throwaway broker); ``lean=False`` keeps gossip, mingle and event heartbeats
+    on, as docker-compose runs the worker."""
     import redis
 
+    env = {**_worker_env(), **(env or {})}
     # No messages left by earlier tests (only our queues: the Redis DB may be shared).
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client = redis.Redis.from_url(env["CELERY_BROKER_URL"])
     client.delete("default", "sync", "webhooks", "unacked", "unacked_index")
-    log_path = tmp_path / "worker.log"
+    log_path = tmp_path / f"{name}.log"
+    queue_args = ["-Q", queues] if queues else []
+    if name != "worker":  # two workers on one host need distinct node names
+        queue_args += ["-n", f"{name}@%h"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info"],
-        cwd=ROOT, env=_worker_env(), stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "celery", "-A", "config", "worker", *queue_args, "-c", str(concurrency),
+         *(["--without-heartbeat", "--without-gossip", "--without-mingle"] if lean else []), "-l", "info"],
+        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     worker = Worker(proc, log_path)
@@ -205,6 +214,60 @@ def celery_worker_proc(transactional_db, tmp_path) -> Iterator[Worker]:
     worker = start_worker(tmp_path)
     yield worker
     worker.stop()
+
+
+class ThrowawayRedis:
+    """A redis-server of the test's own on a free port, with an append-only file so a restart keeps data."""
+
+    def __init__(self, workdir: Path):
+        self.port = _free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen | None = None
+        workdir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
+             "--appendonly", "yes", "--save", "", "--protected-mode", "no"],
+            stdout=(self.workdir / "redis.log").open("a"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for(self.answers, timeout=10, message="throwaway redis up")
+
+    def answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_server(tmp_path) -> Iterator[ThrowawayRedis]:
+    """A throwaway redis-server of the test's own, which the test may stop and start (broker outages)."""
+    if shutil.which("redis-server") is None:
+        _require(False, "redis-server binary (apt-get install redis-server)")
+    server = ThrowawayRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
 
 
 def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str = "condition"):

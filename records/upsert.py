@@ -284,8 +284,10 @@ def upsert_rows(
         for p in prepared:
             (result.created_ids if stored.get(p.external_id) is None else result.updated_ids).append(p.external_id)
         fix_deferred_refs(plan, integration, prepared)
-        track_pending_refs(plan, integration, prepared, stored)
-        resolve_pending_refs(integration, plan.model, [p.external_id for p in prepared])
+        pending_from, pending_to = pending_refs_exist(integration, plan.model)
+        track_pending_refs(plan, integration, prepared, stored, forget=pending_from)
+        if pending_to:
+            resolve_pending_refs(integration, plan.model, [p.external_id for p in prepared])
     return result
 
 
@@ -401,13 +403,30 @@ def unresolved_note(name: str, ref: str) -> str:
     return f"unresolved reference {name}={ref!r}"
 
 
-def track_pending_refs(plan: ModelPlan, integration: Integration, prepared: list[Prepared], stored: ToWrite) -> None:
-    """Remember the references these rows were written without; forget those of rows rewritten since."""
+def pending_refs_exist(integration: Integration, model: type[SyncedRecord]) -> tuple[bool, bool]:
+    """(rows of ``model`` wait for a reference, rows wait for a ``model`` row): one statement, two probes."""
+    from .models import PendingReference
+
+    label = model._meta.label
+    mine = PendingReference.objects.filter(integration=integration)
+    # The integration's row is only an anchor for the two EXISTS.
+    row = Integration.objects.filter(pk=integration.pk).annotate(
+        source=models.Exists(mine.filter(model=label)), target=models.Exists(mine.filter(target_model=label)),
+    ).values_list("source", "target").first()
+    return (bool(row[0]), bool(row[1])) if row else (False, False)
+
+
+def track_pending_refs(plan: ModelPlan, integration: Integration, prepared: list[Prepared], stored: ToWrite,
+                       *, forget: bool = True) -> None:
+    """Remember the references these rows were written without; forget those of rows rewritten since.
+
+    ``forget`` False: no row of this model has an entry (nothing to forget, no query).
+    """
     from .models import PendingReference
 
     label = plan.model._meta.label
     # Only rows that existed before can have entries (a first import skips the query).
-    rewritten = [p.external_id for p in prepared if stored.get(p.external_id) is not None]
+    rewritten = [p.external_id for p in prepared if forget and stored.get(p.external_id) is not None]
     for part in chunks(rewritten, CHUNK if connection.vendor == "postgresql" else SQLITE_CHUNK):
         PendingReference.objects.filter(integration=integration, model=label, record_external_id__in=part).delete()
     new = [
@@ -435,8 +454,6 @@ def resolve_pending_refs(
     fields = ("id", "model", "record_external_id", "field", "target_external_id")
     if external_ids is None:
         pending = list(pending_qs.values_list(*fields))
-    elif not pending_qs.exists():  # the common case, one index probe per page: nothing waits for this model
-        return 0
     else:
         pending = []
         ids = list(dict.fromkeys(external_ids))

@@ -173,12 +173,15 @@ class Worker:
                 self.kill()
 
 
-def start_worker(tmp_path: Path, queues: str = "default,sync,webhooks", concurrency: int = 2) -> Worker:
+def start_worker(tmp_path: Path, queues: str = "default,sync,webhooks", concurrency: int = 2,
+                 keep_messages: bool = False) -> Worker:
+    """``keep_messages``: a worker taking over from a killed one finds what that one left."""
     import redis
 
-    # No messages left by earlier tests (only our queues: the Redis DB may be shared).
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete("default", "sync", "webhooks", "unacked", "unacked_index")
+    if not keep_messages:
+        # No messages left by earlier tests (only our queues: the Redis DB may be shared).
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        client.delete("default", "sync", "webhooks", "unacked", "unacked_index")
     log_path = tmp_path / "worker.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),

@@ -96,3 +96,23 @@ def test_reaper_requeues_pending_jobs_whose_message_was_lost(idle_integration, s
     assert sync_queue() == [lost.pk]
     lost.refresh_from_db()
     assert lost.queued_at > old and fresh.status == JobStatus.PENDING
+
+
+@pytest.mark.parametrize(("env", "timeout", "sweep"), [({"BROKER_VISIBILITY_TIMEOUT": "77"}, 77, 7), ({}, 1200, 60)])
+def test_a_killed_workers_messages_come_back_after_the_configured_visibility_timeout(env, timeout, sweep):
+    """What the Celery app of a worker process reads: the timeout from the environment (default 20
+    minutes, not kombu's hour) and a sweep for such messages at a tenth of it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k != "BROKER_VISIBILITY_TIMEOUT" and not k.startswith("PYTEST")}
+    code = ("import django; django.setup(); from config.celery import app; import json; "
+            "print(json.dumps(app.conf.broker_transport_options))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60,
+                         env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true",
+                              "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15", **env})
+    options = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (options["visibility_timeout"], options["unacked_restore_interval"]) == (timeout, sweep)
+    assert options["unacked_restore_throttle"] == 1

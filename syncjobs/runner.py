@@ -55,11 +55,13 @@ USER_ACTION_KINDS = frozenset({"auth", "config"})
 RETRYABLE_KINDS = frozenset({"transient", "rate_limited", "database", "worker_lost"})
 # Statuses of a dependency's last job that mean its records are incomplete: dependents are skipped.
 UNFINISHED_STATUSES = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SKIPPED)
+# run_job's outcome for a job that is not pending (another worker has it, or it finished).
+NOT_CLAIMED = "not_claimed"
 
 
 @dataclass
 class Outcome:
-    status: str  # the job's status after this run ("skipped" when it was not ours to run)
+    status: str  # the job's status after this run ("not_claimed": not ours to run)
     retry_in: float | None = None  # seconds: the task should run the job again after that
 
 
@@ -75,7 +77,7 @@ def run_job(job_id: int) -> Outcome:
     """
     job = SyncJob.objects.select_related("integration").filter(pk=job_id, status=JobStatus.PENDING).first()
     if job is None:
-        return Outcome("skipped")
+        return Outcome(NOT_CLAIMED)
     now = timezone.now()
     if job.next_retry_at is not None and job.next_retry_at > now:  # a copy of its message came early
         return Outcome(JobStatus.PENDING, retry_in=(job.next_retry_at - now).total_seconds())
@@ -91,7 +93,7 @@ def run_job(job_id: int) -> Outcome:
         attempts=F("attempts") + 1,
     )
     if not claimed:
-        return Outcome("skipped")
+        return Outcome(NOT_CLAIMED)
     job = SyncJob.objects.select_related("integration").get(pk=job_id)
     return JobRun(job).execute()
 
@@ -137,7 +139,7 @@ def skip_job(job: SyncJob, reason: str) -> Outcome:
     if not SyncJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
         status=JobStatus.SKIPPED, completed_at=now, next_retry_at=None, error_kind="dependency", error_message=reason
     ):
-        return Outcome("skipped")
+        return Outcome(NOT_CLAIMED)
     job.refresh_from_db()
     log.warning("sync job %s skipped: %s", job.pk, reason)
     log_event(job, "sync.skipped", level="warning", error=reason)

@@ -145,7 +145,7 @@ def test_full_run_with_dependencies_in_order_and_second_claim_does_nothing(demo_
     assert [j.stream for j in jobs] == ["categories", "products", "orders"]
     for job in jobs:
         assert run_job(job.pk).status == JobStatus.COMPLETED
-        assert run_job(job.pk).status == "skipped"
+        assert run_job(job.pk).status == "not_claimed"
     order_job = SyncJob.objects.get(pk=jobs[-1].pk)
     assert order_job.progress["extra"]["records.OrderLine"]["created"] > 0
     assert Product.objects.filter(integration=demo_integration, category__isnull=False).count() == PRODUCTS

@@ -178,6 +178,9 @@ SYNC_FAILURE_DISABLE_AFTER = env.int("SYNC_FAILURE_DISABLE_AFTER", default=20)
 SYNC_MAX_JOBS_PER_ORGANIZATION = env.int("SYNC_MAX_JOBS_PER_ORGANIZATION", default=1)
 SYNC_ORG_CAP_RETRY_SECONDS = env.float("SYNC_ORG_CAP_RETRY_SECONDS", default=5.0)
 SYNC_ORG_SLOT_LEASE_SECONDS = env.float("SYNC_ORG_SLOT_LEASE_SECONDS", default=120.0)
+# A job whose stream depends on one still running looks again after this; it is skipped after the max.
+SYNC_DEPENDENCY_WAIT_SECONDS = env.float("SYNC_DEPENDENCY_WAIT_SECONDS", default=15.0)
+SYNC_DEPENDENCY_MAX_WAIT_SECONDS = env.float("SYNC_DEPENDENCY_MAX_WAIT_SECONDS", default=6 * 3600.0)
 
 # --- HTTP client for connectors --------------------------------------------------------------
 CONNECTOR_HTTP_TIMEOUT = env.float("CONNECTOR_HTTP_TIMEOUT", default=30.0)
@@ -275,7 +278,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.5,  # seconds between folder scans (the default 1 s doubles a chain's latency)
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message a killed worker took comes back after this many seconds. Size it to the longest sync
+    # job (and above SYNC_RETRY_BACKOFF_MAX_SECONDS: Redis hands out a countdown message again too);
+    # a copy delivered while the job still runs is harmless (the job is claimed once).
+    BROKER_VISIBILITY_TIMEOUT = env.int("BROKER_VISIBILITY_TIMEOUT", default=1200)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+        # Look for such messages every tenth of it (kombu's default sweep is every 100 s).
+        "unacked_restore_interval": max(1, min(60, BROKER_VISIBILITY_TIMEOUT // 10)),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in our own tables
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another worker
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

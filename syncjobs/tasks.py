@@ -17,12 +17,10 @@ from django.utils import timezone
 from integrations.models import Integration, IntegrationStatus
 
 from .models import JobStatus, SyncJob, Trigger
-from .runner import log_event, run_job
-from .services import enqueue, start_sync
+from .runner import run_job
+from .services import enqueue, reap_lost_job, start_sync
 
 log = logging.getLogger("syncjobs")
-
-WORKER_LOST = "worker lost; re-run to resume"
 
 
 # --- fairness: at most N running jobs per organization in the sync pool --------------------------
@@ -171,7 +169,8 @@ def dispatch_due_syncs() -> int:
 
 @shared_task(name="syncjobs.tasks.reap_stale_jobs")
 def reap_stale_jobs() -> dict[str, int]:
-    """Fail running jobs whose worker died (stale heartbeat); re-queue pending jobs lost on the way."""
+    """Retry (or, out of attempts, fail) running jobs whose worker died (stale heartbeat); re-queue
+    pending jobs lost on the way."""
     now = timezone.now()
     stale_before = now - timedelta(seconds=int(settings.SYNC_HEARTBEAT_STALE_SECONDS))
     reaped = 0
@@ -179,13 +178,8 @@ def reap_stale_jobs() -> dict[str, int]:
         Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)
     )
     for job in stale:
-        # Conditional on the heartbeat we saw: a worker that just checkpointed keeps its job.
-        if SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at).update(
-            status=JobStatus.FAILED, completed_at=now, error_kind="worker_lost", error_message=WORKER_LOST
-        ):
+        if reap_lost_job(job, now):
             reaped += 1
-            job.refresh_from_db()
-            log_event(job, "sync.failed", level="error", error=f"worker_lost: {WORKER_LOST}")
 
     lost_before = now - timedelta(seconds=int(settings.SYNC_PENDING_STALE_SECONDS))
     busy = SyncJob.objects.filter(status=JobStatus.RUNNING).values("integration_id")

@@ -175,16 +175,19 @@ class Worker:
 
 
 def start_worker(tmp_path: Path, queues: str | None = "default,sync,webhooks", concurrency: int = 2,
-                 env: dict[str, str] | None = None, name: str = "worker", lean: bool = True) -> Worker:
+                 env: dict[str, str] | None = None, name: str = "worker", lean: bool = True,
+                 keep_messages: bool = False) -> Worker:
     """A worker process; ``queues=None`` starts it with no ``-Q`` (the declared queues); ``env`` overrides
     the environment (e.g. a throwaway broker); ``lean=False`` keeps gossip, mingle and event heartbeats
-    on, as docker-compose runs the worker."""
+    on, as docker-compose runs the worker; ``keep_messages``: a worker taking over from a killed one
+    finds what that one left."""
     import redis
 
     env = {**_worker_env(), **(env or {})}
-    # No messages left by earlier tests (only our queues: the Redis DB may be shared).
-    client = redis.Redis.from_url(env["CELERY_BROKER_URL"])
-    client.delete("default", "sync", "webhooks", "unacked", "unacked_index")
+    if not keep_messages:
+        # No messages left by earlier tests (only our queues: the Redis DB may be shared).
+        client = redis.Redis.from_url(env["CELERY_BROKER_URL"])
+        client.delete("default", "sync", "webhooks", "unacked", "unacked_index")
     log_path = tmp_path / f"{name}.log"
     queue_args = ["-Q", queues] if queues else []
     if name != "worker":  # two workers on one host need distinct node names

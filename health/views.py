@@ -261,6 +261,10 @@ class TestNotificationView(HubView):
         except NotificationError as exc:
             raise exceptions.ValidationError({"detail": str(exc)}) from None
         body = message_data(message)
+        if message.status == MessageStatus.FAILED and not any(d["provider"] for d in body["deliveries"]):
+            # Refused before any provider saw it (every recipient invalid): bad input, not a send failure.
+            raise exceptions.ValidationError({"recipients": [f"{d['recipient']}: {d['error']}"
+                                                             for d in body["deliveries"]]})
         taken = [d["provider"] for d in body["deliveries"] if d["provider"]]
         chain = provider_chain(request.organization.pk, message.channel)
         return ok({"success": message.status != MessageStatus.FAILED, "messageId": str(message.uid),

@@ -95,7 +95,8 @@ def test_make_run_serves_syncs_and_receives_webhooks(hub):
         return jobs if all(j["status"] in ("completed", "failed", "cancelled") for j in jobs) else None
 
     jobs = wait_for(finished, timeout=300, interval=2, message="every seeded integration's full sync to finish")
-    failed = [(job_ids[j["id"]], j["stream"], j["status"], j["error_message"]) for j in jobs if j["status"] != "completed"]
+    failed = [(job_ids[j["id"]], j["stream"], j["status"], j["error_message"])
+              for j in jobs if j["status"] != "completed"]
     assert not failed, (failed, log.read_text()[-3000:])
     products = requests.get(f"{base}/api/v1/products", headers=auth, timeout=10).json()
     assert products["count"] > 0

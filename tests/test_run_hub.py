@@ -25,8 +25,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def hub(tmp_path):
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("hub")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO"))}
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "TESTING"):
@@ -61,8 +62,9 @@ def hub(tmp_path):
 
     wait_for(up, timeout=60, message="the hub to answer")
     key = manage("create_api_key", "--organization", "demo", "--role", "admin").strip()
+    viewer = manage("create_api_key", "--organization", "demo", "--role", "viewer").strip()
     try:
-        yield base, {"Authorization": f"Bearer {key}"}, tmp_path / "hub.log"
+        yield base, {"Authorization": f"Bearer {key}"}, tmp_path / "hub.log", (key, viewer)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -72,7 +74,7 @@ def hub(tmp_path):
 
 
 def test_make_run_serves_syncs_and_receives_webhooks(hub):
-    base, auth, log = hub
+    base, auth, log, _ = hub
     for path in ("/", "/admin/login/", "/api/docs/", "/api/schema/"):
         assert requests.get(base + path, timeout=10).status_code == 200, path
     assert requests.get(f"{base}/api/v1/integrations", timeout=10).status_code in (401, 403)
@@ -127,3 +129,13 @@ def test_make_run_serves_syncs_and_receives_webhooks(hub):
         return events if len(events) == 2 and {e["status"] for e in events} == {"completed"} else None
 
     wait_for(processed, timeout=90, interval=1, message="the webhook to be processed")
+
+
+def test_a_client_written_from_the_services_document_passes_against_the_demo(hub):
+    """The services API document's client, unchanged, against what `make run` serves (after the syncs above)."""
+    from tests.services import seed_client
+
+    base, auth, log, (admin, viewer) = hub
+    lines: list[str] = []
+    assert seed_client.run(base, admin, viewer, log=lines.append) == len(lines) >= 25
+    print("\n".join(lines))

@@ -124,7 +124,7 @@ else:
     # single SQLite transactions, atomic across processes. The long DATABASE_TIMEOUT makes a busy shard
     # wait instead of answering a get() with a miss (diskcache's default is 10 ms).
     CACHES = {"default": {"BACKEND": "diskcache.DjangoCache",
-                          "LOCATION": env.str("HUB_CACHE_DIR", default=str(VAR_DIR / "cache")),
+                          "LOCATION": env.str("HUB_CACHE_DIR", default="") or str(VAR_DIR / "cache"),
                           "SHARDS": 4, "DATABASE_TIMEOUT": 5.0}}
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -102,7 +102,8 @@ def _from_integrations(context: Context, kind: str, extra: list[str] | None = No
     live = [context.health[i.pk] for i in rows if context.health[i.pk].status != INACTIVE]
     problems = [f"{h.code}: {p}" for h in live for p in h.problems] + list(extra or [])
     if not live:
-        return {"status": UNHEALTHY, "details": details, "error": SPECS[kind].nothing}
+        why = SPECS[kind].nothing if not rows else f"every one is inactive: {', '.join(i.code for i in rows)}"
+        return {"status": UNHEALTHY, "details": details, "error": why}
     status = checks.worst([h.status for h in live] + ([UNHEALTHY] if extra else []))
     return _result(status, details, problems)
 

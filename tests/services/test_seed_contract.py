@@ -93,3 +93,16 @@ def test_another_organization_sees_none_of_the_demo(demo, other_org):
     assert api.data("POST", "/test/sync", {"dataType": "suppliers", "options": {}})["count"] == 0
     code, body = api.call("POST", "/test/payment", {"amount": 10.00, "currency": "USD", "gateway": "stripe"})
     assert code == 409 and body["success"] is False and "No active test-mode payment gateway" in body["message"]
+
+
+def test_a_service_whose_providers_are_all_inactive_is_unhealthy_and_says_so(demo):
+    from integrations.models import Integration
+
+    base, admin, _, org = demo
+    Integration.objects.filter(organization=org, code="sendgrid-sandbox").update(status="inactive")
+    api = seed_client.SeedClient(base, admin)
+    email = api.data("GET", "/health/email")
+    assert email["status"] == "unhealthy" and email["error"] == "every one is inactive: sendgrid-sandbox"
+    assert email["details"]["sendgrid-sandbox"]["status"] == "inactive"
+    assert api.data("GET", "/services/email")["status"] == "inactive"
+    assert api.data("GET", "/status")["services"]["email"]["status"] == "unhealthy"

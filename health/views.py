@@ -36,6 +36,7 @@ from integrations.errors import Conflict, seed_error_body
 from integrations.models import Integration, IntegrationStatus, Role
 from integrations.serializers import contains_nul
 from notifications.models import Delivery, Message, MessageStatus
+from notifications.recipients import InvalidRecipient, normalise
 from notifications.services import NotificationError, provider_chain, send
 from syncjobs.models import SyncJob
 from syncjobs.services import UnknownStreamError, start_sync
@@ -255,16 +256,23 @@ class TestNotificationView(HubView):
                 context["body"] = context["message"]  # the document's custom template says "message"
             context.setdefault("subject", "Integration Hub test notification")
             context.setdefault("body", "This is a test notification from Integration Hub.")
+        if channel in ("email", "sms") and recipients:
+            # Every recipient invalid is bad input (400), refused before a message is recorded; some
+            # invalid among valid ones are failed deliveries of the message.
+            problems = []
+            for recipient in recipients:
+                try:
+                    normalise(channel, recipient)
+                except InvalidRecipient as exc:
+                    problems.append(f"{recipient[:100]}: {exc}")
+            if len(problems) == len(recipients):
+                raise exceptions.ValidationError({"recipients": problems})
         try:
             message = send(request.organization, channel, recipients, template=template, context=context,
                            idempotency_key=_text(data, "idempotency_key"))
         except NotificationError as exc:
             raise exceptions.ValidationError({"detail": str(exc)}) from None
         body = message_data(message)
-        if message.status == MessageStatus.FAILED and not any(d["provider"] for d in body["deliveries"]):
-            # Refused before any provider saw it (every recipient invalid): bad input, not a send failure.
-            raise exceptions.ValidationError({"recipients": [f"{d['recipient']}: {d['error']}"
-                                                             for d in body["deliveries"]]})
         taken = [d["provider"] for d in body["deliveries"] if d["provider"]]
         chain = provider_chain(request.organization.pk, message.channel)
         return ok({"success": message.status != MessageStatus.FAILED, "messageId": str(message.uid),

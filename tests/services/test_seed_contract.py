@@ -106,3 +106,14 @@ def test_a_service_whose_providers_are_all_inactive_is_unhealthy_and_says_so(dem
     assert email["details"]["sendgrid-sandbox"]["status"] == "inactive"
     assert api.data("GET", "/services/email")["status"] == "inactive"
     assert api.data("GET", "/status")["services"]["email"]["status"] == "unhealthy"
+
+
+def test_a_notification_to_only_invalid_recipients_is_a_400_and_records_nothing(demo):
+    from notifications.models import Message
+
+    base, admin, _, org = demo
+    code, body = seed_client.SeedClient(base, admin).call("POST", "/test/notification", {
+        "type": "sms", "recipients": [{"name": "Test User", "email": "test@example.com", "phone": "+1234567890"}],
+        "template": "custom", "data": {"message": "hello"}})
+    assert code == 400 and body["success"] is False and "+1234567890" in body["error"]
+    assert not Message.objects.filter(organization=org).exists()

@@ -112,8 +112,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
+elif TESTING:
+    # In-process tests: isolated per test process, cleared before every test (tests/conftest.py).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # Embedded defaults (no Redis): `runhub` serves web with several gunicorn processes beside a worker and
+    # beat, and the sandboxes' state, locks and counters must be the same in all of them, so the cache is
+    # one on disk every process opens. diskcache (SQLite in WAL mode) rather than Django's FileBasedCache,
+    # whose add() checks then writes and whose incr() is get-then-set (two processes both win a lock or
+    # count the same request), or DatabaseCache, whose incr() is get-then-set too and whose writes would
+    # queue behind sync jobs for the one SQLite writer lock of the data. diskcache's add() and incr() are
+    # single SQLite transactions, atomic across processes. The long DATABASE_TIMEOUT makes a busy shard
+    # wait instead of answering a get() with a miss (diskcache's default is 10 ms).
+    CACHES = {"default": {"BACKEND": "diskcache.DjangoCache",
+                          "LOCATION": env.str("HUB_CACHE_DIR", default="") or str(VAR_DIR / "cache"),
+                          "SHARDS": 4, "DATABASE_TIMEOUT": 5.0}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

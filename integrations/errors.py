@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
@@ -80,3 +81,23 @@ def api_exception_handler(exc, context):
         body = error_body(str(code), str(detail), {})
     response.data = body
     return response
+
+
+def _describe(details: Any, path: str = "") -> list[str]:
+    if isinstance(details, dict):
+        return [line for key, value in details.items()
+                for line in _describe(value, str(key) if not path or path == "detail" else f"{path}.{key}")]
+    if isinstance(details, list):
+        return [line for value in details for line in _describe(value, path)]
+    return [f"{path}: {details}" if path and path not in ("detail", "non_field_errors") else str(details)]
+
+
+def seed_error_body(body: dict) -> dict:
+    """The services API document's error shape, from our envelope: ``{"success": false, "message":
+    ..., "error": "<detailed message>"}``, with our ``code`` and structured ``details`` beside them."""
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    message = str(error.get("message") or "Error")
+    details = error.get("details")
+    detail_text = "; ".join(_describe(details)) if details else ""
+    return {"success": False, "message": message, "error": detail_text or message,
+            "code": error.get("code", "error"), "details": details if details is not None else {}}

@@ -35,9 +35,9 @@ from django.views.decorators.csrf import csrf_exempt
 from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
 
 from ..sandbox_control import control_enabled
+from ..sandbox_state import cache_lock
 
 STATE_TTL = 24 * 3600
-_lock = threading.Lock()  # one process's sandbox requests update the cached state one at a time
 
 
 def _error(status: int, kind: str, message: str, **extra: Any) -> JsonResponse:
@@ -57,6 +57,11 @@ def _load(account: str) -> dict[str, Any]:
 
 def _save(account: str, state: dict[str, Any]) -> None:
     cache.set(f"stripe-sandbox:{account}", state, STATE_TTL)
+
+
+def _locked(account: str):
+    """An account's read-modify-write, one at a time across the web processes that serve the sandbox."""
+    return cache_lock(f"stripe-sandbox:{account}:lock", what="Stripe sandbox account")
 
 
 def _nested(form: dict[str, str], name: str) -> dict[str, str]:
@@ -195,7 +200,7 @@ def _with_idempotency(request: HttpRequest, account: str, run) -> HttpResponse:
     if len(key) > 255:
         return _error(400, "invalid_request_error", "Idempotency-Key must be at most 255 characters.")
     fingerprint = hashlib.sha256(request.path.encode() + b"?" + request.body).hexdigest()
-    with _lock:
+    with _locked(account):
         state = _load(account)
         if key:
             stored = state["idempotency"].get(key)
@@ -266,7 +271,7 @@ def control(request: HttpRequest) -> HttpResponse:
     except (ValueError, KeyError, TypeError):
         return _error(400, "invalid_request_error", "JSON with secret_key and action required.")
     account = hashlib.sha256(str(key).encode()).hexdigest()[:24]
-    with _lock:
+    with _locked(account):
         state = _load(account)
         if action == "webhook_endpoint":
             state["webhook"] = {"url": body["url"], "secret": body["secret"]} if body.get("url") else None

@@ -135,6 +135,17 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # --- Secrets at rest -------------------------------------------------------------------------
 # "kid:base64key,kid2:base64key": the first key encrypts, all of them decrypt (rotation).
 ENCRYPTION_KEYS = env.str("ENCRYPTION_KEYS", default="")
+# Checked here, where every process (web, worker, beat, manage.py) loads its settings: a bad key
+# stops each of them at start, instead of surfacing as a 500 at the first secret written.
+try:
+    from integrations.crypto import parse_key_ring
+
+    parse_key_ring(ENCRYPTION_KEYS, SECRET_KEY)
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"ENCRYPTION_KEYS is invalid: {exc}. Expected 'kid:base64key[,kid2:base64key...]', each key 32 random "
+        "bytes in URL-safe base64 (see .env.example)."
+    ) from None
 
 # --- Security (production) -------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=True) else None

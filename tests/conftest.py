@@ -34,6 +34,13 @@ def _require(condition: bool, what: str, service: str) -> None:
     pytest.skip(f"{what} not configured; {missing_reason(service) or 'no throwaway instance was started'}")
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    fuzz = sys.modules.get("tests.test_api_fuzz")
+    if fuzz is not None and fuzz.TALLY:
+        terminalreporter.section("schemathesis")
+        terminalreporter.write_line(fuzz.summary())
+
+
 def pytest_collection_modifyitems(config, items):
     # Tests that start a worker or use Redis/PostgreSQL run last, after the quick ones.
     items.sort(key=lambda item: 1 if item.get_closest_marker("worker") else 0)

@@ -65,7 +65,7 @@ class HubFilterSetMetaclass(FilterSetMetaclass):
             if not isinstance(filter_, django_filters.NumberFilter) or model is None or filter_.method:
                 continue
             target = get_model_field(model, filter_.field_name)
-            if isinstance(target, _INTEGER_FIELDS) and not isinstance(target, models.DecimalField):
+            if isinstance(target, _INTEGER_FIELDS):
                 filter_.field_class = BigIntegerField
         return new_class
 

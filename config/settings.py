@@ -149,6 +149,17 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # --- Secrets at rest -------------------------------------------------------------------------
 # "kid:base64key,kid2:base64key": the first key encrypts, all of them decrypt (rotation).
 ENCRYPTION_KEYS = env.str("ENCRYPTION_KEYS", default="")
+# Checked here, where every process (web, worker, beat, manage.py) loads its settings: a bad key
+# stops each of them at start, instead of surfacing as a 500 at the first secret written.
+try:
+    from integrations.crypto import parse_key_ring
+
+    parse_key_ring(ENCRYPTION_KEYS, SECRET_KEY)
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"ENCRYPTION_KEYS is invalid: {exc}. Expected 'kid:base64key[,kid2:base64key...]', each key 32 random "
+        "bytes in URL-safe base64 (see .env.example)."
+    ) from None
 
 # --- Security (production) -------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=True) else None
@@ -347,10 +358,10 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "integrations.filters.HubFilterBackend",
+        "integrations.filters.HubOrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "integrations.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "integrations.errors.api_exception_handler",

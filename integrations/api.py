@@ -19,6 +19,7 @@ from . import audit
 from .api_base import OrgScopedViewSet
 from .auth import acting_user
 from .errors import Conflict
+from .filters import HubFilterSet
 from .models import ApiKey, CredentialAudit, Integration, IntegrationLog, IntegrationStatus, Role, role_at_least
 from .providers import describe, describe_all
 from .serializers import (
@@ -42,7 +43,7 @@ class QueueUnavailable(exceptions.APIException):
 
 
 # --- integrations --------------------------------------------------------------------------------
-class IntegrationFilter(django_filters.FilterSet):
+class IntegrationFilter(HubFilterSet):
     class Meta:
         model = Integration
         fields = ["provider", "status", "type", "code", "auto_sync_enabled"]
@@ -196,7 +197,7 @@ class ApiKeyViewSet(
 
 
 # --- logs and audits -----------------------------------------------------------------------------
-class IntegrationLogFilter(django_filters.FilterSet):
+class IntegrationLogFilter(HubFilterSet):
     # By id, not a model choice: another organization's integration id must look like no match.
     integration = django_filters.NumberFilter(field_name="integration_id")
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
@@ -215,7 +216,7 @@ class IntegrationLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Or
     ordering_fields = ["created_at", "duration_ms", "status_code"]
 
 
-class CredentialAuditFilter(django_filters.FilterSet):
+class CredentialAuditFilter(HubFilterSet):
     integration = django_filters.NumberFilter(field_name="integration_id")
 
     class Meta:

@@ -8,7 +8,6 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-import django_filters
 from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,7 +19,7 @@ from rest_framework.response import Response
 from connectors.errors import ConfigError, ConnectorError
 from integrations.api_base import OrgScopedViewSet
 from integrations.errors import Conflict, error_body, seed_error_body
-from integrations.filters import IsoDateTimeFilter, UtcIsoDateTimeField
+from integrations.filters import HubFilterSet, IsoDateTimeFilter, UtcIsoDateTimeField
 from integrations.models import Integration, IntegrationStatus, Role
 
 from . import reconciliation, services
@@ -39,7 +38,7 @@ log = logging.getLogger("payments.api")
 DEFAULT_TEST_AMOUNTS = {"UZS": 100_000, "USD": 1_000}
 
 
-class PaymentFilter(django_filters.FilterSet):
+class PaymentFilter(HubFilterSet):
     created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

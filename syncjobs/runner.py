@@ -317,6 +317,11 @@ class JobRun:
                 **job.progress, "pages": job.pages, "records": job.records_processed,
                 "last_cursor": self.last_cursor, "extra": extra_counts,
             }
+            if prep.warnings:  # records written with something made up (e.g. "Unnamed supplier")
+                job.progress["warning_count"] = job.progress.get("warning_count", 0) + len(prep.warnings)
+                job.progress["warnings"] = (job.progress.get("warnings", []) + [
+                    {**w, "warning": w["warning"][:MAX_ERROR_LENGTH], "page": page_no} for w in prep.warnings
+                ])[:MAX_ERROR_DETAILS]
             job.heartbeat_at = timezone.now()
             job.save(update_fields=[
                 "pages", "records_processed", "records_created", "records_updated", "records_skipped",
@@ -373,7 +378,9 @@ class JobRun:
             self._update_integration(job, ok=True)
             sync_finished.send(sender=JobRun, job=job)
         self.job = job
-        log_event(job, "sync.completed", level="warning" if job.records_failed else "info", details=job_counts(job))
+        warned = job.progress.get("warning_count", 0)
+        log_event(job, "sync.completed", level="warning" if job.records_failed or warned else "info",
+                  details={**job_counts(job), **({"warnings": warned} if warned else {})})
         return Outcome(JobStatus.COMPLETED)
 
     def _cancel(self, cursor: Any) -> Outcome:

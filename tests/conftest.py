@@ -1,8 +1,9 @@
 """Shared fixtures: organizations and role-holding clients, service checks, a real Celery worker.
 
-Tests marked ``postgres`` / ``redis`` need those services (DATABASE_URL / REDIS_URL). Without them
-they are skipped on a developer's machine, and they fail under CI=true, where a skip would hide a
-missing service.
+Tests marked ``postgres`` / ``redis`` need those services (DATABASE_URL / REDIS_URL). Without a URL,
+config.pytest_services starts throwaway instances when the binaries are installed; when one is not,
+its tests are skipped on a developer's machine, and they fail under CI=true, where a skip would hide
+a missing service.
 """
 
 from __future__ import annotations
@@ -24,12 +25,21 @@ ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def _require(condition: bool, what: str) -> None:
+def _require(condition: bool, what: str, service: str) -> None:
     if condition:
         return
     if IN_CI:
         pytest.fail(f"{what} is required under CI=true", pytrace=False)
-    pytest.skip(f"{what} not configured")
+    from config.pytest_services import missing_reason
+
+    pytest.skip(f"{what} not configured; {missing_reason(service) or 'no throwaway instance was started'}")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    fuzz = sys.modules.get("tests.test_api_fuzz")
+    if fuzz is not None and fuzz.TALLY:
+        terminalreporter.section("schemathesis")
+        terminalreporter.write_line(fuzz.summary())
 
 
 def pytest_collection_modifyitems(config, items):
@@ -40,9 +50,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _services(request):
     if request.node.get_closest_marker("postgres"):
-        _require(settings.IS_POSTGRES, "PostgreSQL (DATABASE_URL=postgres://...)")
+        _require(settings.IS_POSTGRES, "PostgreSQL (DATABASE_URL=postgres://...)", "postgres")
     if request.node.get_closest_marker("redis") or request.node.get_closest_marker("worker"):
-        _require(bool(settings.REDIS_URL), "Redis (REDIS_URL=redis://...)")
+        _require(bool(settings.REDIS_URL), "Redis (REDIS_URL=redis://...)", "redis")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -213,7 +223,7 @@ def start_worker(tmp_path: Path, queues: str | None = "default,sync,webhooks", c
 @pytest.fixture
 def celery_worker_proc(transactional_db, tmp_path) -> Iterator[Worker]:
     """A real ``celery -A config worker`` process on the test database and Redis broker."""
-    _require(bool(settings.REDIS_URL), "Redis (REDIS_URL=redis://...)")
+    _require(bool(settings.REDIS_URL), "Redis (REDIS_URL=redis://...)", "redis")
     worker = start_worker(tmp_path)
     yield worker
     worker.stop()

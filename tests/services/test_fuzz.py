@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 pytestmark = [pytest.mark.postgres]
@@ -23,8 +25,11 @@ KEYS = st.sampled_from(["channel", "to", "recipients", "template", "context", "i
 BODIES = JSON | st.dictionaries(KEYS, JSON, max_size=6)
 
 
+# A fixed seed, as tests/test_api_fuzz.py: the same bodies every run; FUZZ_SEED / FUZZ_MAX_EXAMPLES vary it.
 @pytest.mark.parametrize("route", ROUTES)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@seed(int(os.environ.get("FUZZ_SEED", "1313")))
+@settings(max_examples=int(os.environ.get("FUZZ_MAX_EXAMPLES", "40")), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=BODIES)
 def test_no_input_is_a_server_error(route, body, org, api, settings_files):
     resp = api.post(f"/api/integrations/{route}", body, format="json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from rest_framework.authtoken.admin import TokenProxy
 
 from . import audit
 from .admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin, has_org_role, user_org_roles
@@ -223,3 +224,8 @@ class CredentialAuditAdmin(ReadOnlyOrgAdmin):
     list_display = ["created_at", "integration", "action", "fields", "user", "api_key", "via"]
     list_filter = ["action", "via", ("integration", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["integration", "user", "api_key"]
+
+
+# --- DRF's user tokens: hidden. A token's key is its primary key, so every link, checkbox and URL of
+# its admin pages would carry the secret itself; users get and drop tokens through the API.
+admin.site.unregister(TokenProxy)

@@ -8,7 +8,49 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import Http404
 
+from .fields import _EncryptedField
 from .models import Membership, Organization, Role, role_at_least
+
+
+def secret_field_names(model) -> frozenset[str]:
+    """Names of the model's encrypted fields: never rendered by any admin page, in any form."""
+    return frozenset(f.name for f in model._meta.concrete_fields if isinstance(f, _EncryptedField))
+
+
+class SecretFieldsHiddenMixin:
+    """Removes encrypted fields from every place a ModelAdmin could render them.
+
+    An admin without an explicit field list (a proxy model's, a new model's) shows every model field,
+    read-only ones as their plaintext value; this removes them at the one place every page goes
+    through, so a new admin cannot leak by forgetting to exclude them. Admins that edit a secret do
+    it through masked stand-in form fields (see ``integrations.forms``).
+    """
+
+    def _without_secrets(self, names):
+        hidden = secret_field_names(self.model)
+        return [n for n in names if not (isinstance(n, str) and n in hidden)]
+
+    def get_fields(self, request, obj=None):
+        return self._without_secrets(super().get_fields(request, obj))
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        return [(name, {**opts, "fields": [
+            tuple(self._without_secrets(f)) if isinstance(f, list | tuple) else f
+            for f in self._without_secrets(opts.get("fields", []))
+        ]}) for name, opts in fieldsets]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._without_secrets(super().get_readonly_fields(request, obj))
+
+    def get_list_display(self, request):
+        return self._without_secrets(super().get_list_display(request))
+
+    def get_search_fields(self, request):
+        return self._without_secrets(super().get_search_fields(request))
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or []), *secret_field_names(self.model)]
 
 
 def user_org_roles(request) -> dict[int, str]:
@@ -29,7 +71,7 @@ def has_org_role(request, organization_id: int | None, minimum: str) -> bool:
     return role_at_least(roles.get(organization_id, ""), minimum)
 
 
-class OrgScopedAdmin(admin.ModelAdmin):
+class OrgScopedAdmin(SecretFieldsHiddenMixin, admin.ModelAdmin):
     """Scope by ``org_field``; permissions follow the membership role, not Django's model permissions."""
 
     org_field = "organization"

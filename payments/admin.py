@@ -3,7 +3,6 @@ stored gateway callbacks, and a reconciliation view with CSV export."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django import forms
@@ -11,10 +10,10 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 
 from connectors.errors import ConnectorError
 from integrations.admin_base import ReadOnlyOrgAdmin, has_org_role, user_org_roles
+from integrations.admin_display import json_block
 from integrations.models import Integration, Role
 
 from . import reconciliation, services
@@ -56,7 +55,7 @@ class PaymentTransactionAdmin(ReadOnlyOrgAdmin):
 
     @admin.display(description="Gateway payload")
     def raw_pretty(self, obj: PaymentTransaction) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.raw, indent=2, ensure_ascii=False)[:100_000])
+        return json_block(obj.raw)
 
     @admin.action(description="Refund (what is left) through the gateway")
     def refund_payments(self, request, queryset):
@@ -127,13 +126,12 @@ class GatewayCallbackAdmin(ReadOnlyOrgAdmin):
 
     @admin.display(description="Headers")
     def headers_pretty(self, obj: GatewayCallback) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.headers, indent=2, ensure_ascii=False))
+        return json_block(obj.headers)
 
     @admin.display(description="Body")
     def body_text(self, obj: GatewayCallback) -> str:
-        return format_html("<pre style='white-space: pre-wrap'>{}</pre>",
-                           bytes(obj.body).decode("utf-8", "replace")[:100_000])
+        return json_block(obj.body, is_body=True)
 
     @admin.display(description="Answer")
     def response_pretty(self, obj: GatewayCallback) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.response, indent=2, ensure_ascii=False))
+        return json_block(obj.response)

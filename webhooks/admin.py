@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from integrations.admin_base import OrgScopedAdmin, has_org_role
+from integrations.admin_display import json_block
 from integrations.models import Role
 
 from . import processing, queue
@@ -46,12 +45,12 @@ class WebhookEventAdmin(OrgScopedAdmin):
 
     @admin.display(description="Headers")
     def headers_pretty(self, obj: WebhookEvent) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.headers, indent=2, ensure_ascii=False))
+        return json_block(obj.headers)  # signatures and authorization headers masked
 
     @admin.display(description="Body")
     def body_pretty(self, obj: WebhookEvent) -> str:
         text, encoding = body_text(obj.body)
-        return format_html("<div>{}</div><pre style='white-space: pre-wrap'>{}</pre>", encoding, text[:100_000])
+        return format_html("<div>{}</div>{}", encoding, json_block(text, is_body=True))
 
     @admin.action(description="Retry")
     def retry_events(self, request, queryset):

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from rest_framework.authtoken.admin import TokenProxy
+from unfold.admin import ModelAdmin, TabularInline
 
 from . import audit
 from .admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin, has_org_role, user_org_roles
@@ -24,14 +25,14 @@ from .models import (
 
 
 # --- organizations and members --------------------------------------------------------------------
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ModelAdmin):
     """Tenants are created and managed by superusers only."""
 
     list_display = ["name", "slug", "created_at"]

@@ -7,6 +7,7 @@ from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.http import Http404
+from unfold.admin import ModelAdmin as ConsoleModelAdmin
 
 from .fields import _EncryptedField
 from .models import Membership, Organization, Role, role_at_least
@@ -71,7 +72,7 @@ def has_org_role(request, organization_id: int | None, minimum: str) -> bool:
     return role_at_least(roles.get(organization_id, ""), minimum)
 
 
-class OrgScopedAdmin(SecretFieldsHiddenMixin, admin.ModelAdmin):
+class OrgScopedAdmin(SecretFieldsHiddenMixin, ConsoleModelAdmin):
     """Scope by ``org_field``; permissions follow the membership role, not Django's model permissions."""
 
     org_field = "organization"

@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from unfold.admin import TabularInline
 
 from connectors.errors import ConnectorError
 from integrations.admin_base import ReadOnlyOrgAdmin, has_org_role, user_org_roles
@@ -22,7 +23,7 @@ from .models import GatewayCallback, PaymentStateChange, PaymentTransaction
 log = logging.getLogger("payments.admin")
 
 
-class StateChangeInline(admin.TabularInline):
+class StateChangeInline(TabularInline):
     model = PaymentStateChange
     fields = ["at", "from_state", "to_state", "gateway_state", "reason", "source"]
     readonly_fields = fields

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import QuerySet
+from unfold.admin import TabularInline
 
 from integrations.admin_base import ReadOnlyOrgAdmin
 
@@ -37,7 +38,7 @@ class RecordAdmin(ReadOnlyOrgAdmin):
         return [f.name for f in self.model._meta.fields]
 
 
-class LineInline(admin.TabularInline):
+class LineInline(TabularInline):
     fields = ["line_no", "product", "description", "quantity", "unit_price", "discount", "total", "external_id",
               "deleted_at"]
     readonly_fields = fields

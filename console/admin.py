@@ -18,6 +18,7 @@ from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 admin.site.index_template = "console/dashboard.html"
+admin.site.index_title = "Dashboard"
 
 
 # Users and groups, beat's schedules: the stock admins, restyled (Advanced in the sidebar).

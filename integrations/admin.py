@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html
 from rest_framework.authtoken.admin import TokenProxy
 from unfold.admin import ModelAdmin, TabularInline
 
 from . import audit
 from .admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin, has_org_role, user_org_roles
+from .admin_display import badge, json_block, number, truncate, when
 from .forms import IntegrationAdminForm
 from .models import (
     ApiKey,
@@ -124,8 +124,7 @@ class ApiKeyAdmin(OrgScopedAdmin):
 @admin.register(Integration)
 class IntegrationAdmin(OrgScopedAdmin):
     form = IntegrationAdminForm
-    list_display = ["name", "code", "provider", "organization", "status", "auto_sync_enabled", "last_sync_at",
-                    "last_connected_at", "has_connection_error"]
+    list_display = ["name", "provider", "status_label", "auto_sync_enabled", "last_sync", "next_sync", "error"]
     list_filter = ["status", "provider", "type", "auto_sync_enabled",
                    ("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "code", "provider", "description"]
@@ -144,9 +143,21 @@ class IntegrationAdmin(OrgScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "organization"] if obj else self.readonly_fields
 
-    @admin.display(boolean=True, description="Error")
-    def has_connection_error(self, obj: Integration) -> bool:
-        return bool(obj.connection_error)
+    @admin.display(description="status", ordering="status")
+    def status_label(self, obj: Integration) -> str:
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="last sync", ordering="last_sync_at")
+    def last_sync(self, obj: Integration) -> str:
+        return when(obj.last_sync_at)
+
+    @admin.display(description="next sync", ordering="next_sync_at")
+    def next_sync(self, obj: Integration) -> str:
+        return when(obj.next_sync_at) if obj.auto_sync_enabled else "—"
+
+    @admin.display(description="error")
+    def error(self, obj: Integration) -> str:
+        return truncate(obj.connection_error, 48)
 
     def save_model(self, request, obj: Integration, form, change: bool) -> None:
         before = audit.snapshot({})
@@ -197,8 +208,8 @@ class IntegrationAdmin(OrgScopedAdmin):
 # --- logs and audits (read-only) -----------------------------------------------------------------
 @admin.register(IntegrationLog)
 class IntegrationLogAdmin(ReadOnlyOrgAdmin):
-    list_display = ["created_at", "integration", "action", "direction", "level", "method", "short_endpoint",
-                    "status_code", "duration_ms"]
+    list_display = ["created", "integration", "action", "level_label", "call", "status", "duration"]
+    show_full_result_count = False  # millions of rows: no COUNT(*) per page view
     list_filter = [("integration", admin.RelatedOnlyFieldListFilter), "action", "level", "direction", "created_at"]
     search_fields = ["endpoint", "error_message", "action"]
     date_hierarchy = "created_at"
@@ -207,17 +218,35 @@ class IntegrationLogAdmin(ReadOnlyOrgAdmin):
               "status_code", "duration_ms", "sync_job_id", "error_message", "request_text", "response_text"]
     readonly_fields = fields
 
-    @admin.display(description="Endpoint")
-    def short_endpoint(self, obj: IntegrationLog) -> str:
-        return obj.endpoint if len(obj.endpoint) <= 80 else obj.endpoint[:77] + "…"
+    @admin.display(description="at", ordering="created_at")
+    def created(self, obj: IntegrationLog) -> str:
+        return when(obj.created_at)
+
+    @admin.display(description="level", ordering="level")
+    def level_label(self, obj: IntegrationLog) -> str:
+        return badge(obj.level, obj.level)
+
+    @admin.display(description="call")
+    def call(self, obj: IntegrationLog) -> str:
+        return truncate(f"{obj.method} {obj.endpoint}".strip(), 56)
+
+    @admin.display(description="HTTP", ordering="status_code")
+    def status(self, obj: IntegrationLog) -> str:
+        if not obj.status_code:
+            return badge("failed", obj.error_message[:20] or "no answer") if obj.error_message else "—"
+        return badge("ok" if obj.status_code < 400 else "failed", str(obj.status_code))
+
+    @admin.display(description="ms", ordering="duration_ms")
+    def duration(self, obj: IntegrationLog) -> str:
+        return number(obj.duration_ms)
 
     @admin.display(description="Request excerpt")
     def request_text(self, obj: IntegrationLog) -> str:
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', obj.request_excerpt or "—")
+        return json_block(obj.request_excerpt, is_body=True)
 
     @admin.display(description="Response excerpt")
     def response_text(self, obj: IntegrationLog) -> str:
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', obj.response_excerpt or "—")
+        return json_block(obj.response_excerpt, is_body=True)
 
 
 @admin.register(CredentialAudit)

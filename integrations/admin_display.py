@@ -38,3 +38,51 @@ def json_block(value: Any, *, is_body: bool = False, open_: bool = True) -> str:
         '<details class="hub-json"{}><summary>{} line{}</summary><pre class="hub-json-code">{}</pre></details>',
         " open" if open_ else "", lines, "" if lines == 1 else "s", text,
     )
+
+
+def when(value) -> str:
+    """A time in the user's time zone with how long ago it was ("06 Dec 14:02 · 3 min ago")."""
+    if not value:
+        return "—"
+    from django.utils import timezone
+    from django.utils.timesince import timesince, timeuntil
+
+    local = timezone.localtime(value)
+    now = timezone.now()
+    relative = f"{timesince(value, now, depth=1)} ago" if value <= now else f"in {timeuntil(value, now, depth=1)}"
+    return format_html('<time datetime="{}" title="{}" class="hub-when">{}<span class="hub-ago">{}</span></time>',
+                       value.isoformat(), local.strftime("%Y-%m-%d %H:%M:%S %Z"), local.strftime("%d %b %H:%M"),
+                       relative.replace("\xa0", " "))
+
+
+def number(value) -> str:
+    """An integer with thousands separators; '—' for none."""
+    return "—" if value is None else f"{value:,}"
+
+
+def truncate(text: str | None, limit: int = 60) -> str:
+    """Long text cut to one line of a list, the whole of it in the tooltip."""
+    if not text:
+        return "—"
+    text = redact_text(str(text))
+    short = text if len(text) <= limit else text[: limit - 1] + "…"
+    return format_html('<span title="{}" class="hub-trunc">{}</span>', text[:2000], short)
+
+
+# Status value -> unfold label colour, one table for every status column of the console.
+STATUS_COLOURS = {
+    "active": "success", "completed": "success", "processed": "success", "succeeded": "success", "paid": "success",
+    "delivered": "success", "sent": "success", "ok": "success", "healthy": "success", "synced": "success",
+    "running": "info", "queued": "info", "pending": "info", "processing": "info", "created": "info",
+    "retrying": "warning", "partial": "warning", "cancelled": "warning", "ignored": "warning",
+    "warning": "warning", "degraded": "warning", "inactive": "warning", "refunded": "warning", "rejected": "warning",
+    "failed": "danger", "error": "danger", "dead": "danger", "down": "danger", "unhealthy": "danger",
+}
+
+
+def badge(value: str | None, label: str | None = None) -> str:
+    """A coloured status label (classes from the console's own stylesheet)."""
+    if not value:
+        return "—"
+    colour = STATUS_COLOURS.get(str(value).lower(), "neutral")
+    return format_html('<span class="hub-badge hub-badge--{}">{}</span>', colour, label or value)

@@ -10,17 +10,27 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from unfold.admin import TabularInline
 
 from connectors.errors import ConnectorError
 from integrations.admin_base import ReadOnlyOrgAdmin, has_org_role, user_org_roles
-from integrations.admin_display import json_block
+from integrations.admin_display import badge, json_block, truncate, when
 from integrations.models import Integration, Role
 
 from . import reconciliation, services
 from .models import GatewayCallback, PaymentStateChange, PaymentTransaction
+from .money import exponent, to_major
 
 log = logging.getLogger("payments.admin")
+
+
+def format_money(amount: int | None, currency: str) -> str:
+    """Minor units as the major amount with separators and the currency: 1000 USD -> "10.00 USD"."""
+    if amount is None:
+        return "—"
+    digits = exponent(currency)
+    return format_html('<span class="hub-num">{} {}</span>', f"{to_major(amount, currency):,.{digits}f}", currency)
 
 
 class StateChangeInline(TabularInline):
@@ -39,8 +49,8 @@ class StateChangeInline(TabularInline):
 
 @admin.register(PaymentTransaction)
 class PaymentTransactionAdmin(ReadOnlyOrgAdmin):
-    list_display = ["id", "created_at", "integration", "provider", "reference", "amount", "currency", "state",
-                    "gateway_state", "gateway_transaction_id"]
+    list_display = ["id", "created", "integration", "reference_short", "money", "state_label", "gateway_state"]
+    show_full_result_count = False
     list_filter = ["provider", "state", "integration", "created_at", "test_mode"]
     search_fields = ["reference", "gateway_transaction_id"]
     date_hierarchy = "created_at"
@@ -49,10 +59,30 @@ class PaymentTransactionAdmin(ReadOnlyOrgAdmin):
     actions = ["refund_payments"]
     exclude = ["raw", "data"]
     readonly_fields = ["organization", "integration", "provider", "order", "invoice", "reference", "description",
-                       "amount", "currency", "refunded_amount", "gateway_transaction_id", "state", "gateway_state",
+                       "money", "refunded", "gateway_transaction_id", "state", "gateway_state",
                        "cancel_reason", "gateway_time", "test_mode", "idempotency_key", "created_at", "pending_at",
                        "paid_at", "cancelled_at", "refunded_at", "failed_at", "raw_pretty"]
     change_list_template = "admin/payments/paymenttransaction/change_list.html"
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: PaymentTransaction) -> str:
+        return when(obj.created_at)
+
+    @admin.display(description="reference")
+    def reference_short(self, obj: PaymentTransaction) -> str:
+        return truncate(obj.reference, 28)
+
+    @admin.display(description="amount", ordering="amount")
+    def money(self, obj: PaymentTransaction) -> str:
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description="refunded")
+    def refunded(self, obj: PaymentTransaction) -> str:
+        return format_money(obj.refunded_amount, obj.currency)
+
+    @admin.display(description="state", ordering="state")
+    def state_label(self, obj: PaymentTransaction) -> str:
+        return badge(obj.state, obj.get_state_display())
 
     @admin.display(description="Gateway payload")
     def raw_pretty(self, obj: PaymentTransaction) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from integrations.admin_base import OrgScopedAdmin, has_org_role
-from integrations.admin_display import json_block
+from integrations.admin_display import badge, json_block, truncate, when
 from integrations.models import Role
 
 from . import processing, queue
@@ -16,8 +18,9 @@ from .serializers import body_text
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(OrgScopedAdmin):
-    list_display = ["id", "received_at", "integration", "provider", "event_type", "event_id", "status",
-                    "attempts", "duplicates"]
+    list_display = ["id", "received", "integration", "event_type", "status_label", "attempts", "error"]
+    show_full_result_count = False  # a large table: no COUNT(*) per page view
+    change_form_before_template = "console/webhook_actions.html"
     list_filter = ["status", "provider", "integration"]
     search_fields = ["event_id", "event_type", "dedupe_key"]
     date_hierarchy = "received_at"
@@ -42,6 +45,39 @@ class WebhookEventAdmin(OrgScopedAdmin):
     def _may_operate(self, request, queryset) -> bool:
         orgs = set(queryset.values_list("organization_id", flat=True))
         return all(has_org_role(request, org_id, Role.MANAGER) for org_id in orgs)
+
+    @admin.display(description="received", ordering="received_at")
+    def received(self, obj: WebhookEvent) -> str:
+        return when(obj.received_at)
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, obj: WebhookEvent) -> str:
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="error")
+    def error(self, obj: WebhookEvent) -> str:
+        return truncate(obj.last_error or obj.rejection_reason, 48)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.retry_view)
+        return [path("<int:pk>/retry/", view, name="webhooks_webhookevent_retry"), *super().get_urls()]
+
+    def retry_view(self, request: HttpRequest, pk: int) -> HttpResponseRedirect:
+        event = self.get_queryset(request).filter(pk=pk).first()  # scoped: another organization's is a 404
+        if event is None:
+            raise Http404("No such event.")
+        target = reverse("admin:webhooks_webhookevent_change", args=[pk])
+        if request.method == "POST":
+            self.retry_events(request, self.get_queryset(request).filter(pk=pk))
+        return HttpResponseRedirect(target)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        event = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if event is not None:
+            extra.update(hub_event=event, hub_may_operate=has_org_role(request, event.organization_id, Role.MANAGER),
+                         hub_retryable=event.status in ("failed", "ignored", "completed"))
+        return super().change_view(request, object_id, form_url, extra_context=extra)
 
     @admin.display(description="Headers")
     def headers_pretty(self, obj: WebhookEvent) -> str:

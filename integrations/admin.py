@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
 from django import forms
 from django.contrib import admin, messages
+from django.db import connection
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from rest_framework.authtoken.admin import TokenProxy
 from unfold.admin import ModelAdmin, TabularInline
+
+from connectors.registry import get_connector_class, provider_choices
 
 from . import audit
 from .admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin, has_org_role, user_org_roles
 from .admin_display import badge, json_block, number, truncate, when
-from .forms import IntegrationAdminForm
+from .forms import IntegrationAdminForm, connect_form_for
 from .models import (
     ApiKey,
     CredentialAudit,
@@ -22,6 +31,7 @@ from .models import (
     Role,
     role_at_least,
 )
+from .schema_form import CFG_PREFIX, CRED_PREFIX, build_fields
 
 
 # --- organizations and members --------------------------------------------------------------------
@@ -139,6 +149,106 @@ class IntegrationAdmin(OrgScopedAdmin):
                                "created_at", "updated_at"]}),
     ]
     actions = ["test_connection", "sync_now"]
+    change_form_before_template = "console/integration_panel.html"
+    # A connection test answered on the page waits at most this long (the HTTP client's own timeouts
+    # and retries still apply inside it).
+    test_timeout_seconds = 30
+
+    # --- connect a provider: pick one, then its typed form --------------------------------------
+    def _provider(self, request, obj=None) -> str:
+        if obj is not None and obj.pk:
+            return obj.provider
+        return request.POST.get("provider") or request.GET.get("provider") or ""
+
+    def _connect_form(self, request, obj=None):
+        provider = self._provider(request, obj)
+        return connect_form_for(provider) if provider else None
+
+    def get_fieldsets(self, request, obj=None):
+        form = self._connect_form(request, obj)
+        if form is None:
+            return super().get_fieldsets(request, obj)
+        names = list(build_fields(form.connector, {}, {}))
+        credentials = [n for n in names if n.startswith(CRED_PREFIX)]
+        config = [n for n in names if n.startswith(CFG_PREFIX)]
+        fieldsets = [
+            (None, {"fields": ["organization", "name", "code", "type", "provider", "status", "description"]}),
+            ("Credentials", {"fields": [*credentials, "webhook_secret_masked"],
+                             "description": "Secrets are never shown again once saved; leave a box blank to keep "
+                                            "the stored value."}),
+            ("Provider settings", {"fields": ["base_url", *config]}),
+            ("Sync", {"fields": ["sync_interval_minutes", "auto_sync_enabled",
+                                 *(["sync_streams"] if form.connector.streams else [])]}),
+        ]
+        if obj is not None and obj.pk:
+            fieldsets.append(("Health", {"fields": ["last_sync_at", "next_sync_at", "last_connected_at",
+                                                    "connection_error", "consecutive_failures", "created_at",
+                                                    "updated_at"]}))
+        return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = self._connect_form(request, obj)
+        if form is not None:
+            kwargs["form"] = form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        provider = self._provider(request)
+        if not provider or connect_form_for(provider) is None and provider not in dict(provider_choices()):
+            # Step one: pick the provider; its form follows (GET ?provider=<code>).
+            context = {**self.admin_site.each_context(request), "title": "Connect a provider",
+                       "opts": self.model._meta, "providers": _provider_cards(),
+                       "add_url": reverse("admin:integrations_integration_add")}
+            return TemplateResponse(request, "console/provider_picker.html", context)
+        extra = {**(extra_context or {}), "hub_provider": dict(provider_choices()).get(provider, provider),
+                 "hub_save_and_test": True}
+        return super().add_view(request, form_url, extra_context=extra)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        obj = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if obj is not None:
+            extra.update(self.panel_context(request, obj))
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def panel_context(self, request, obj: Integration) -> dict:
+        """The integration page's header: webhook URL to copy, registration state, last connection test."""
+        from .tasks import CONNECTION_TEST_ACTION
+
+        last_test = obj.logs.filter(action=CONNECTION_TEST_ACTION).order_by("-created_at").first()
+        try:
+            connector = get_connector_class(obj.provider)
+        except KeyError:
+            connector = None
+        registration = None
+        if connector is not None and hasattr(connector, "register_webhooks"):
+            entry = obj.logs.filter(action__endswith="webhooks.result").order_by("-created_at").first()
+            registration = {"ok": entry.level == "info", "message": entry.response_excerpt or entry.error_message,
+                            "at": entry.created_at} if entry else {"ok": None, "message": "not registered yet"}
+        return {"hub_integration": obj, "hub_webhook_url": obj.callback_url, "hub_last_test": last_test,
+                "hub_registration": registration, "hub_save_and_test": True,
+                "hub_may_operate": has_org_role(request, obj.organization_id, Role.MANAGER)}
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if "_saveandtest" in request.POST:
+            return self._test_and_show(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if "_saveandtest" in request.POST:
+            return self._test_and_show(request, obj)
+        return super().response_change(request, obj)
+
+    def _test_and_show(self, request, obj: Integration) -> HttpResponseRedirect:
+        result = run_test_now(obj, self.test_timeout_seconds)
+        if result is None:
+            self.message_user(request, f"Saved. The connection test is still running after "
+                                       f"{self.test_timeout_seconds} s; its result will show here.", messages.WARNING)
+        elif result["ok"]:
+            self.message_user(request, f"Saved. Connection works: {result['message']}", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Saved, but the connection test failed: {result['message']}", messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:integrations_integration_change", args=[obj.pk]))
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "organization"] if obj else self.readonly_fields
@@ -179,14 +289,15 @@ class IntegrationAdmin(OrgScopedAdmin):
 
     @admin.action(description="Test connection")
     def test_connection(self, request, queryset) -> None:
-        from .tasks import test_connection
-
-        integrations = self._operable(request, queryset)
-        for integration in integrations:
-            test_connection.delay(integration.pk)
-        self.message_user(
-            request, f"Connection test queued for {len(integrations)} integration(s); see their logs for the result."
-        )
+        # Answered here, one line per integration, with the provider's own message.
+        for integration in self._operable(request, queryset)[:10]:
+            result = run_test_now(integration, self.test_timeout_seconds)
+            if result is None:
+                self.message_user(request, f"{integration}: still running after {self.test_timeout_seconds} s.",
+                                  messages.WARNING)
+            else:
+                self.message_user(request, f"{integration}: {result['message']}",
+                                  messages.SUCCESS if result["ok"] else messages.ERROR)
 
     @admin.action(description="Sync now")
     def sync_now(self, request, queryset) -> None:
@@ -203,6 +314,37 @@ class IntegrationAdmin(OrgScopedAdmin):
                 continue
             ids = ", ".join(f"#{job.pk}" for job in jobs) or "none (already running)"
             self.message_user(request, f"{integration}: queued sync job(s) {ids}.")
+
+
+def run_test_now(integration: Integration, timeout: float) -> dict | None:
+    """Run the connection test in this request, waiting at most ``timeout`` seconds; None if it did not end."""
+    from .tasks import run_connection_test
+
+    def work() -> dict:
+        try:
+            return run_connection_test(Integration.objects.get(pk=integration.pk))
+        finally:
+            connection.close()  # the thread's own database connection
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(work)
+    try:
+        return future.result(timeout=timeout)
+    except FutureTimeout:
+        return None
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _provider_cards() -> list[dict]:
+    cards = []
+    for code, name in provider_choices():
+        connector = get_connector_class(code)
+        doc = (connector.__doc__ or "").strip().splitlines()
+        cards.append({"code": code, "name": name, "type": connector.integration_type,
+                      "initials": "".join(w[0] for w in name.split()[:2]).upper(),
+                      "about": doc[0] if doc else "", "typed": connect_form_for(code) is not None})
+    return sorted(cards, key=lambda c: c["name"].lower())
 
 
 # --- logs and audits (read-only) -----------------------------------------------------------------

@@ -47,11 +47,26 @@ class StateChangeInline(TabularInline):
         return False
 
 
+class ReconciliationFilter(admin.SimpleListFilter):
+    """The dashboard's "paid with no order or invoice" link: paid transactions nothing of ours matches."""
+
+    title = "reconciliation"
+    parameter_name = "reconciliation"
+
+    def lookups(self, request, model_admin):
+        return [("unmatched", "Paid, no order or invoice linked")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unmatched":
+            return queryset.filter(state="paid", order__isnull=True, invoice__isnull=True)
+        return queryset
+
+
 @admin.register(PaymentTransaction)
 class PaymentTransactionAdmin(ReadOnlyOrgAdmin):
     list_display = ["id", "created", "integration", "reference_short", "money", "state_label", "gateway_state"]
     show_full_result_count = False
-    list_filter = ["provider", "state", "integration", "created_at", "test_mode"]
+    list_filter = ["provider", "state", ReconciliationFilter, "integration", "created_at", "test_mode"]
     search_fields = ["reference", "gateway_transaction_id"]
     date_hierarchy = "created_at"
     list_select_related = ["integration"]

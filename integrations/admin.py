@@ -8,9 +8,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from django import forms
 from django.contrib import admin, messages
 from django.db import connection
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from rest_framework.authtoken.admin import TokenProxy
 from unfold.admin import ModelAdmin, TabularInline
 
@@ -149,7 +149,7 @@ class IntegrationAdmin(OrgScopedAdmin):
                                "created_at", "updated_at"]}),
     ]
     actions = ["test_connection", "sync_now"]
-    change_form_before_template = "console/integration_panel.html"
+    change_form_outer_before_template = "console/integration_panel.html"
     # A connection test answered on the page waits at most this long (the HTTP client's own timeouts
     # and retries still apply inside it).
     test_timeout_seconds = 30
@@ -228,6 +228,21 @@ class IntegrationAdmin(OrgScopedAdmin):
         return {"hub_integration": obj, "hub_webhook_url": obj.callback_url, "hub_last_test": last_test,
                 "hub_registration": registration, "hub_save_and_test": True,
                 "hub_may_operate": has_org_role(request, obj.organization_id, Role.MANAGER)}
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.sync_now_view)
+        return [path("<int:pk>/sync/", view, name="integrations_integration_sync"), *super().get_urls()]
+
+    def sync_now_view(self, request, pk: int) -> HttpResponseRedirect:
+        """The page's "Sync now": queue every stream, then watch the jobs' progress bars."""
+        integration = self.get_queryset(request).filter(pk=pk).first()  # another organization's: 404
+        if integration is None:
+            raise Http404("No such integration.")
+        if request.method == "POST":
+            self.sync_now(request, self.get_queryset(request).filter(pk=pk))
+            return HttpResponseRedirect(
+                f"{reverse('admin:syncjobs_syncjob_changelist')}?integration__id__exact={integration.pk}")
+        return HttpResponseRedirect(reverse("admin:integrations_integration_change", args=[pk]))
 
     def response_add(self, request, obj, post_url_continue=None):
         if "_saveandtest" in request.POST:

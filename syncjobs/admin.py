@@ -45,7 +45,7 @@ class SyncJobAdmin(ReadOnlyOrgAdmin):
     show_full_result_count = False  # a large table: no COUNT(*) per page view
     date_hierarchy = "created_at"
     actions = ["cancel_jobs", "rerun_jobs"]
-    change_form_before_template = "console/syncjob_actions.html"
+    change_form_outer_before_template = "console/syncjob_actions.html"
     fieldsets = [
         (None, {"fields": ["organization", "integration", "stream", "job_type", "trigger", "status_label",
                            "requested_by", "retry_of", "attempts", "provider_calls"]}),

@@ -20,7 +20,7 @@ from .serializers import body_text
 class WebhookEventAdmin(OrgScopedAdmin):
     list_display = ["id", "received", "integration", "event_type", "status_label", "attempts", "error"]
     show_full_result_count = False  # a large table: no COUNT(*) per page view
-    change_form_before_template = "console/webhook_actions.html"
+    change_form_outer_before_template = "console/webhook_actions.html"
     list_filter = ["status", "provider", "integration"]
     search_fields = ["event_id", "event_type", "dedupe_key"]
     date_hierarchy = "received_at"

@@ -117,7 +117,7 @@ def build(request: HttpRequest) -> dict[str, Any]:
                                        **_org_filter(orgs)).count()
     unmatched = PaymentTransaction.objects.filter(state=PaymentState.PAID, order__isnull=True, invoice__isnull=True,
                                                   created_at__gte=month_ago, **_org_filter(orgs)).count()
-    since = day_ago.strftime("%Y-%m-%d %H:%M:%S")
+    since = day_ago.isoformat(timespec="seconds")
     attention = [
         {"label": "integrations in error", "count": len(in_error),
          "url": _link("integrations_integration", status="error")},

@@ -182,7 +182,10 @@ class ConsoleIntegrationAdmin(IntegrationAdmin):
                        "overview_errors"]
 
     def get_inline_instances(self, request, obj=None):
-        return super().get_inline_instances(request, obj) if obj is not None else []
+        # The tabs only show rows: a save does not post them back (nothing there to validate).
+        if obj is None or request.method == "POST":
+            return []
+        return super().get_inline_instances(request, obj)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

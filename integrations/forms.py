@@ -188,6 +188,8 @@ class SchemaConnectForm(IntegrationAdminForm):
                 self.add_error("code", "An integration with this code already exists in this organization.")
         stored_credentials = dict(self.instance.credentials or {}) if self.instance.pk else {}
         credentials, config = collect(data, self.connector, stored_credentials, self.instance.config or {})
+        if contains_nul(credentials) or contains_nul(config):  # PostgreSQL cannot store NUL in JSON
+            raise forms.ValidationError("Null characters are not allowed.")
         config.pop(SYNC_STREAMS_KEY, None)
         if data.get("sync_streams"):
             config[SYNC_STREAMS_KEY] = [s for s in self.connector.streams if s in data["sync_streams"]]

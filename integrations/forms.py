@@ -161,6 +161,8 @@ class SchemaConnectForm(IntegrationAdminForm):
         self.fields["provider"].initial = self.connector.provider
         self.fields["provider"].widget = forms.HiddenInput()
         self.fields["provider"].required = False
+        if "description" in self.fields:
+            self.fields["description"].widget.attrs["rows"] = 2
         if not self.instance.pk:
             self.initial.setdefault("type", self.connector.integration_type)
         stored = self.instance.config or {}

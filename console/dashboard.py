@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.db.models.functions import TruncDay, TruncHour
 from django.http import HttpRequest
 from django.urls import reverse
@@ -98,9 +98,12 @@ def build(request: HttpRequest) -> dict[str, Any]:
     day_ago, month_ago = now - timedelta(hours=24), now - timedelta(days=30)
     today = timezone.localdate()
 
+    # Each integration's newest job rides along: one correlated lookup per integration on the
+    # (integration, -created_at) index, not a DISTINCT ON that reads every job.
+    newest = SyncJob.objects.filter(integration_id=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
     integrations = list(Integration.objects.filter(**_org_filter(orgs)).order_by("name").only(
         "id", "name", "provider", "status", "connection_error", "consecutive_failures", "last_connected_at",
-        "last_sync_at", "next_sync_at", "auto_sync_enabled"))
+        "last_sync_at", "next_sync_at", "auto_sync_enabled").annotate(last_job_id=Subquery(newest)))
     names = {i.pk: i.name for i in integrations}
     ids = list(names)
     disable_after = int(settings.SYNC_FAILURE_DISABLE_AFTER)
@@ -189,16 +192,9 @@ def build(request: HttpRequest) -> dict[str, Any]:
     }
 
     # --- tiles: last job per integration (one query), records held (one query) ---
-    last_jobs: dict[int, SyncJob] = {}
-    if ids:
-        if connection.vendor == "postgresql":
-            latest = SyncJob.objects.filter(integration_id__in=ids).order_by("integration_id", "-created_at") \
-                .distinct("integration_id").only("integration_id", "status", "created_at", "completed_at", "stream")
-        else:
-            latest = SyncJob.objects.filter(integration_id__in=ids).order_by("integration_id", "-created_at") \
-                .only("integration_id", "status", "created_at", "completed_at", "stream")[:2000]
-        for job in latest:
-            last_jobs.setdefault(job.integration_id, job)
+    last_ids = [i.last_job_id for i in integrations if i.last_job_id]
+    last_jobs = {job.integration_id: job for job in SyncJob.objects.filter(pk__in=last_ids).only(
+        "integration_id", "status", "created_at", "completed_at", "stream")}
     held = _records_held(ids)
     tiles = []
     for i in integrations:

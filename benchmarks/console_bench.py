@@ -68,7 +68,8 @@ def load(org: Organization, integrations: list[Integration], args: argparse.Name
             sync_error, created_at, updated_at, last_synced_at, sku, barcode, name, description, unit, units,
             price, currency, prices, attributes, is_active)
             SELECT {org.pk}, ({ids})[1 + g % {n}], 'p' || g, md5(g::text), 'synced', '',
-            now() - ((g::bigint * 2592000) / {args.products}) * interval '1 second', now(), now(), 'SKU-' || g, '', 'Product ' || g, '',
+            now() - ((g::bigint * 2592000) / {args.products}) * interval '1 second', now(), now(), 'SKU-' || g, '',
+            'Product ' || g, '',
             'pcs', '[]', (g % 1000) + 0.99, 'USD', '{{}}', '{{}}', true
             FROM generate_series(1, {args.products}) AS g""",
         f"""INSERT INTO syncjobs_syncjob (organization_id, integration_id, stream, job_type, trigger, status,
@@ -78,8 +79,8 @@ def load(org: Organization, integrations: list[Integration], args: argparse.Name
             SELECT {org.pk}, ({ids})[1 + g % {n}], (ARRAY['products','stock','orders','customers'])[1 + g % 4],
             'incremental', 'schedule', CASE WHEN g % 10 = 0 THEN 'failed' WHEN g % 37 = 0 THEN 'cancelled'
             ELSE 'completed' END, now() - ((g::bigint * 2592000) / {args.jobs}) * interval '1 second',
-            now() - ((g::bigint * 2592000) / {args.jobs}) * interval '1 second', now() - ((g::bigint * 2592000) / {args.jobs}) * interval '1 second'
-            + interval '30 seconds', 100, g % 7, g % 50, 0, 0, g % 3, 2,
+            now() - ((g::bigint * 2592000) / {args.jobs}) * interval '1 second',
+            now() - ((g::bigint * 2592000) / {args.jobs}) * interval '1 second' + interval '30 seconds', 100, g % 7, g % 50, 0, 0, g % 3, 2,
             CASE WHEN g % 10 = 0 THEN 'HTTP 503 from provider' ELSE '' END, '', '[]',
             '{{"pages": 2, "records": 100}}', false, '', 1
             FROM generate_series(1, {args.jobs}) AS g""",

@@ -31,7 +31,15 @@ def job_progress(job: SyncJob) -> dict:
         text += f" of {number(total)}"
     return {"id": job.pk, "status": job.status, "active": job.status in ACTIVE_STATUSES, "pages": pages,
             "records": records, "total": total, "percent": percent, "text": text,
-            "badge": str(badge(job.status, job.get_status_display()))}
+            "badge": str(badge(job.status, job.get_status_display())), "counts": str(job_counts(job))}
+
+
+def job_counts(job: SyncJob) -> str:
+    failed = ""
+    if job.records_failed:
+        failed = format_html(' <span class="hub-badge hub-badge--danger">{} failed</span>', number(job.records_failed))
+    return format_html('<span class="hub-num" data-job-counts="{}">{} / {} / {}</span>{}', job.pk,
+                       number(job.records_created), number(job.records_updated), number(job.records_deleted), failed)
 
 
 @admin.register(SyncJob)
@@ -125,12 +133,7 @@ class SyncJobAdmin(LargeTableMixin, ReadOnlyOrgAdmin):
 
     @admin.display(description="new / upd / del")
     def counts(self, obj: SyncJob) -> str:
-        failed = ""
-        if obj.records_failed:
-            failed = format_html(' <span class="hub-badge hub-badge--danger">{} failed</span>',
-                                 number(obj.records_failed))
-        return format_html('<span class="hub-num">{} / {} / {}</span>{}', number(obj.records_created),
-                           number(obj.records_updated), number(obj.records_deleted), failed)
+        return format_html('<span data-job-counts-cell="{}">{}</span>', obj.pk, job_counts(obj))
 
     @admin.display(description="created", ordering="created_at")
     def created(self, obj: SyncJob) -> str:

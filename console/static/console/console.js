@@ -35,6 +35,8 @@
     el.dataset.status = data.status;
     var badge = document.querySelector('[data-job-status="' + el.dataset.jobId + '"]');
     if (badge) { badge.innerHTML = data.badge; }
+    var counts = document.querySelector('[data-job-counts-cell="' + el.dataset.jobId + '"]');
+    if (counts && data.counts) { counts.innerHTML = data.counts; }
   }
   function poll() {
     var live = document.querySelectorAll(".hub-progress[data-active='1']");

@@ -80,7 +80,8 @@ def load(org: Organization, integrations: list[Integration], args: argparse.Name
             'incremental', 'schedule', CASE WHEN g % 10 = 0 THEN 'failed' WHEN g % 37 = 0 THEN 'cancelled'
             ELSE 'completed' END, now() - ((g::bigint * 2592000) / {args.jobs}) * interval '1 second',
             now() - ((g::bigint * 2592000) / {args.jobs}) * interval '1 second',
-            now() - ((g::bigint * 2592000) / {args.jobs}) * interval '1 second' + interval '30 seconds', 100, g % 7, g % 50, 0, 0, g % 3, 2,
+            now() - ((g::bigint * 2592000) / {args.jobs}) * interval '1 second' + interval '30 seconds',
+            100, g % 7, g % 50, 0, 0, g % 3, 2,
             CASE WHEN g % 10 = 0 THEN 'HTTP 503 from provider' ELSE '' END, '', '[]',
             '{{"pages": 2, "records": 100}}', false, '', 1
             FROM generate_series(1, {args.jobs}) AS g""",

@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from rest_framework import serializers
+from unfold.widgets import INPUT_CLASSES, UnfoldAdminCheckboxSelectMultiple
 
 from connectors.registry import get_connector_class, provider_choices
 
@@ -163,13 +164,15 @@ class SchemaConnectForm(IntegrationAdminForm):
         self.fields["provider"].required = False
         if "description" in self.fields:
             self.fields["description"].widget.attrs["rows"] = 2
+        # Declared (not model) fields get the console's input style too.
+        self.fields["webhook_secret_masked"].widget.attrs["class"] = " ".join(INPUT_CLASSES)
         if not self.instance.pk:
             self.initial.setdefault("type", self.connector.integration_type)
         stored = self.instance.config or {}
         if self.connector.streams:
             # Stored in config: the model has no field for it (beat may read config["sync_streams"]).
             self.fields["sync_streams"] = forms.MultipleChoiceField(
-                required=False, widget=forms.CheckboxSelectMultiple, label="Streams a scheduled run syncs",
+                required=False, widget=UnfoldAdminCheckboxSelectMultiple, label="Streams a scheduled run syncs",
                 choices=[(name, name) for name in self.connector.streams],
                 help_text="None ticked: every stream. Manual syncs choose their own.",
             )

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from rest_framework import fields as drf
 from rest_framework import serializers
+from unfold import widgets as uw
 
 CRED_PREFIX, CFG_PREFIX = "cred__", "cfg__"
 KEEP_HINT = "Stored — leave blank to keep it."
@@ -29,31 +30,34 @@ def form_field(field: drf.Field, *, secret: bool = False) -> forms.Field:
     common: dict[str, Any] = {"required": False, "help_text": field.help_text or "",
                               "label": field.label or field.field_name.replace("_", " ").capitalize()}
     if secret:
-        return forms.CharField(strip=False, widget=forms.PasswordInput(render_value=False, attrs={
+        # Never rendered back (render_value=False); the toggle shows only what is being typed.
+        return forms.CharField(strip=False, widget=uw.UnfoldAdminPasswordToggleWidget(attrs={
             "autocomplete": "new-password"}), max_length=getattr(field, "max_length", None), **common)
     if isinstance(field, drf.BooleanField):
-        return forms.BooleanField(**common)
+        return forms.BooleanField(widget=uw.UnfoldBooleanSwitchWidget, **common)
     if isinstance(field, drf.ListField) and isinstance(field.child, drf.ChoiceField):
         return forms.MultipleChoiceField(choices=list(field.child.choices.items()),
-                                         widget=forms.CheckboxSelectMultiple, **common)
+                                         widget=uw.UnfoldAdminCheckboxSelectMultiple, **common)
     if isinstance(field, drf.ChoiceField):
         choices = list(field.choices.items())
         if not field.required:
             choices = [("", "—"), *choices]
-        return forms.ChoiceField(choices=choices, **common)
+        return forms.ChoiceField(choices=choices, widget=uw.UnfoldAdminSelectWidget, **common)
     if isinstance(field, drf.IntegerField):
-        return forms.IntegerField(min_value=field.min_value, max_value=field.max_value, **common)
+        return forms.IntegerField(min_value=field.min_value, max_value=field.max_value,
+                                  widget=uw.UnfoldAdminIntegerFieldWidget, **common)
     if isinstance(field, drf.FloatField | drf.DecimalField):
-        return forms.DecimalField(**common)
+        return forms.DecimalField(widget=uw.UnfoldAdminDecimalFieldWidget, **common)
     if isinstance(field, drf.URLField):
-        return forms.URLField(assume_scheme="https", max_length=getattr(field, "max_length", None), **common)
+        return forms.URLField(assume_scheme="https", max_length=getattr(field, "max_length", None),
+                              widget=uw.UnfoldAdminTextInputWidget(attrs={"type": "url"}), **common)
     if isinstance(field, drf.EmailField):
-        return forms.EmailField(**common)
+        return forms.EmailField(widget=uw.UnfoldAdminEmailInputWidget, **common)
     if isinstance(field, drf.CharField):
-        widget = forms.Textarea(attrs={"rows": 3}) if (getattr(field, "max_length", None) or 0) > 1000 else None
-        return forms.CharField(max_length=getattr(field, "max_length", None), strip=False,
-                               **({"widget": widget} if widget else {}), **common)
-    return forms.JSONField(**common)
+        long = (getattr(field, "max_length", None) or 0) > 1000
+        widget = uw.UnfoldAdminTextareaWidget(attrs={"rows": 3}) if long else uw.UnfoldAdminTextInputWidget
+        return forms.CharField(max_length=getattr(field, "max_length", None), strip=False, widget=widget, **common)
+    return forms.JSONField(widget=uw.UnfoldAdminTextareaWidget, **common)
 
 
 def schema_fields(serializer_class: type[serializers.Serializer] | None) -> dict[str, drf.Field]:

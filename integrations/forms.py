@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 from rest_framework import serializers
-from unfold.widgets import INPUT_CLASSES, UnfoldAdminCheckboxSelectMultiple
+from unfold.widgets import INPUT_CLASSES, UnfoldAdminCheckboxSelectMultipleWidget
 
 from connectors.registry import get_connector_class, provider_choices
 
@@ -172,7 +172,7 @@ class SchemaConnectForm(IntegrationAdminForm):
         if self.connector.streams:
             # Stored in config: the model has no field for it (beat may read config["sync_streams"]).
             self.fields["sync_streams"] = forms.MultipleChoiceField(
-                required=False, widget=UnfoldAdminCheckboxSelectMultiple, label="Streams a scheduled run syncs",
+                required=False, widget=UnfoldAdminCheckboxSelectMultipleWidget, label="Streams a scheduled run syncs",
                 choices=[(name, name) for name in self.connector.streams],
                 help_text="None ticked: every stream. Manual syncs choose their own.",
             )

@@ -37,7 +37,7 @@ def form_field(field: drf.Field, *, secret: bool = False) -> forms.Field:
         return forms.BooleanField(widget=uw.UnfoldBooleanSwitchWidget, **common)
     if isinstance(field, drf.ListField) and isinstance(field.child, drf.ChoiceField):
         return forms.MultipleChoiceField(choices=list(field.child.choices.items()),
-                                         widget=uw.UnfoldAdminCheckboxSelectMultiple, **common)
+                                         widget=uw.UnfoldAdminCheckboxSelectMultipleWidget, **common)
     if isinstance(field, drf.ChoiceField):
         choices = list(field.choices.items())
         if not field.required:

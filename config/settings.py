@@ -43,6 +43,7 @@ SANDBOXES_ENABLED = env.bool("SANDBOXES_ENABLED", default=DEBUG or TESTING)
 SANDBOX_CONTROL_ENABLED = env.bool("SANDBOX_CONTROL_ENABLED", default=False)
 
 INSTALLED_APPS = [
+    "unfold",  # the staff console's look, before django.contrib.admin so its templates win
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "events",
     "files",
     "health",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "console.middleware.BrowserTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integrations.middleware.ApiErrorMiddleware",
 ]
@@ -395,4 +398,18 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Staff console (django-unfold over the Django admin; see console/) ---------------------------
+# Callables and dotted paths only: the console's modules import models, which settings cannot.
+UNFOLD = {
+    "SITE_TITLE": "Integration Hub",
+    "SITE_HEADER": "Integration Hub",
+    "SITE_SUBHEADER": "Staff console",
+    "SITE_SYMBOL": "hub",
+    "SHOW_HISTORY": False,
+    "DASHBOARD_CALLBACK": "console.dashboard.dashboard_callback",
+    "STYLES": ["console.navigation.console_css"],
+    "SCRIPTS": ["console.navigation.console_js"],
+    "SIDEBAR": {"show_search": True, "show_all_applications": False, "navigation": "console.navigation.navigation"},
 }

@@ -76,6 +76,11 @@ class SyncJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The console's job list (newest first, per organization) and each integration's last job.
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="syncjob_org_created"),
+            models.Index(fields=["integration", "-created_at"], name="syncjob_integration_created"),
+        ]
         constraints = [
             # One pending or running job per integration and stream.
             models.UniqueConstraint(

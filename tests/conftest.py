@@ -25,14 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def _require(condition: bool, what: str, service: str) -> None:
+def _require(condition: bool, what: str, service: str | None = None) -> None:
+    """Skip (fail under CI) unless ``condition``; ``service`` names a throwaway instance the run may have
+    failed to start ('postgres' / 'redis'), whose reason the skip then gives."""
     if condition:
         return
     if IN_CI:
         pytest.fail(f"{what} is required under CI=true", pytrace=False)
     from config.pytest_services import missing_reason
 
-    pytest.skip(f"{what} not configured; {missing_reason(service) or 'no throwaway instance was started'}")
+    why = (missing_reason(service) if service else None) or "no throwaway instance was started"
+    pytest.skip(f"{what} not configured; {why}")
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

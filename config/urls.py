@@ -44,14 +44,15 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(_api_v1())),
-    path("", include("connectors.routes")),  # each connector package's own urls.py
+    path("", include("connectors.routes")),  # each connector package's own urls.py (protocol endpoints)
+    path("", include("integrations.aliases")),  # each connector package's aliases.py (seed routes)
     *webhooks.urls.urlpatterns,  # POST /api/webhooks/receive/<key>
     *payments.urls.urlpatterns,
     *health.urls.urlpatterns,  # /api/integrations/status|health|services|metrics|test/..., /metrics
 ]
 
 if settings.SANDBOXES_ENABLED:
-    urlpatterns.append(path("sandbox/", include("connectors.sandboxes")))
+    urlpatterns.append(path("sandbox/", include("sandboxes.urls")))
 
 admin.site.site_header = "Integration Hub"
 admin.site.site_title = "Integration Hub"

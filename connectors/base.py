@@ -15,29 +15,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from rest_framework import serializers
 
+from records.rows import RecordRow
+
 if TYPE_CHECKING:
     from integrations.models import Integration
-    from syncjobs.models import SyncJob
-    from webhooks.models import WebhookEvent
+    from records.upsert import UpsertResult
 
     from .http import HttpClient
 
 
-@dataclass
-class RecordRow:
-    """One of our records as a mapper produced it from one source record."""
+class StoredEvent(Protocol):
+    """What ``handle_webhook`` reads of a stored delivery (the webhooks app's row satisfies it).
 
-    external_id: str
-    fields: dict[str, Any]
-    # Foreign keys given by the referenced record's external id (same integration),
-    # e.g. {"category": "cat-17"}; the upsert resolves them in one query per field and batch.
-    refs: dict[str, str | None] = field(default_factory=dict)
-    # The raw source record: hashed to skip unchanged rows, kept for audit and re-mapping.
-    payload: Any = None
+    A protocol, not the model: the kit names nothing above the ground.
+    """
+
+    pk: Any
+    id: Any
+    body: bytes
+    content_type: str
+    event_id: str
+    event_type: str
 
 
 @dataclass
@@ -58,7 +60,7 @@ class SyncContext:
     integration: Integration
     connector: Connector
     http: HttpClient
-    job: SyncJob | None = None
+    job: Any = None  # the runner's SyncJob row (the kit does not import the orchestrator)
     # What a stream remembers for the rest of its run (e.g. the ids it has checked already).
     scratch: dict[str, Any] = field(default_factory=dict)
 
@@ -82,6 +84,9 @@ class Stream:
     delete_scope: dict[str, Any] | None = None
     # Streams that must be synced first (their records are referenced by this one).
     depends_on: tuple[str, ...] = ()
+    # Runner policy a stream opts into: read and prepare the next page in a thread while the runner
+    # writes this one (worth it where the provider's latency is long against the database's time).
+    prefetch: bool = False
 
     def read(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> Iterator[Page]:
         """Yield pages from ``cursor`` (None or ``full``: from the beginning)."""
@@ -90,6 +95,17 @@ class Stream:
     def map(self, raw: dict[str, Any]) -> RecordRow:
         """Map one source record; raise MappingError for a record that cannot be mapped."""
         raise NotImplementedError
+
+    def wants_prefetch(self, ctx: SyncContext) -> bool:
+        """Whether the runner prefetches this stream's pages for this integration (default: ``prefetch``)."""
+        return self.prefetch
+
+    def after_write(self, integration: Integration, result: UpsertResult, deleted_ids: list[str]) -> None:
+        """Hook the runner calls after it wrote a page (its rows, extra rows and deletions), inside the
+        page's transaction: for what follows from a write, e.g. soft-deleting child rows that the
+        parent's latest version no longer lists. ``result`` is the upsert of the stream's own model.
+        Default: nothing.
+        """
 
 
 @dataclass
@@ -202,7 +218,7 @@ class Connector:
 
         raise SignatureError(f"{self.display_name} does not accept webhooks")
 
-    def handle_webhook(self, event: WebhookEvent) -> str:
+    def handle_webhook(self, event: StoredEvent) -> str:
         """Process one stored, verified event (in a worker); return a short outcome message.
 
         Raise IgnoredEvent for a plausible event we do not handle, ConnectorError to retry.

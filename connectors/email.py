@@ -14,12 +14,13 @@ from typing import Any
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
+from rest_framework import serializers
 
 from connectors.errors import AuthError, ConfigError, ConnectorError, FatalError, RateLimitedError, TransientError
 from integrations.models import Direction, IntegrationLog
 from integrations.redaction import redact_text
 
-from .providers import MessagingConnector, Outgoing, RecipientRejected
+from .messaging import MessagingConnector, Outgoing, RecipientRejected
 
 
 def build(message: Outgoing, sender: str, connection: BaseEmailBackend) -> EmailMultiAlternatives:
@@ -67,6 +68,14 @@ def classify_anymail(exc: AnymailError, esp: str) -> ConnectorError:
     if status >= 500:
         return TransientError(text, status_code=status)
     return FatalError(text, status_code=status)
+
+
+class EspConfig(serializers.Serializer):
+    """Config of an e-mail service provider reached through its API (SendGrid, Mailgun)."""
+
+    from_email = serializers.EmailField()
+    priority = serializers.IntegerField(default=20, help_text="Lower is tried first.")
+    timeout = serializers.FloatField(min_value=0.1, max_value=120, default=15)
 
 
 class EmailConnector(MessagingConnector):

@@ -1,15 +1,82 @@
-"""What a payment gateway's connector adds to the connector contract (mixed into its Connector)."""
+"""What a payment gateway's connector adds to the connector contract (mixed into its Connector), and
+the ledger port through which a gateway's protocol code reads and moves payments.
+
+The ledger (tables, state machine, history, the stored gateway calls) belongs to the payments app,
+above the providers. A gateway never imports it: it calls :func:`ledger`, which the payments app
+plugs in when Django starts (``payments.apps``). Payme's and Click's merchant protocols must read and
+lock the ledger inside the gateway's own call, so an "apply the result afterwards" shape cannot
+answer them; a port keeps the import graph one-way without changing what happens.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from django.db import models
 
 from connectors.errors import ConfigError, TransientError
 
 if TYPE_CHECKING:
+    from django.db.models import Manager
+    from django.http import HttpRequest
+
     from integrations.models import Integration
 
-    from .models import PaymentTransaction
+# A row of the payments ledger (payments.models.PaymentTransaction); gateways read its fields.
+PaymentTransaction = Any
+
+
+class PaymentState(models.TextChoices):
+    """A payment's state in the ledger: the vocabulary every gateway maps its own states onto."""
+
+    CREATED = "created", "Created"  # known to us, not yet to the gateway
+    PENDING = "pending", "Pending"  # the gateway holds a transaction for it (Payme state 1, Click prepared)
+    PAID = "paid", "Paid"
+    CANCELLED = "cancelled", "Cancelled"  # before any money moved
+    REFUNDED = "refunded", "Refunded"  # money moved, then went back (Payme -2, Stripe charge.refunded)
+    FAILED = "failed", "Failed"  # declined, or the gateway could not be reached
+
+
+class Ledger(Protocol):
+    """What the payments app offers gateway code (``payments.ledger.PaymentsLedger`` implements it)."""
+
+    def transactions(self) -> Manager:
+        """The ledger's rows (filter by integration; ``select_for_update`` inside a transaction)."""
+
+    def lock_payable(self, integration: Integration, reference: str, currency: str, *, source: str,
+                     create: bool = True) -> PaymentTransaction | None: ...
+
+    def transition(self, tx: PaymentTransaction, new_state: str, *, source: str, **details: Any) -> bool: ...
+
+    def is_fulfilled(self, tx: PaymentTransaction) -> bool: ...
+
+    def apply_refund(self, tx_id: int, refunded_total: int, *, source: str,
+                     raw: dict | None = None) -> PaymentTransaction: ...
+
+    # Synchronous gateway calls (Payme JSON-RPC, Click SHOP API): stored before they are answered.
+    def integration_for(self, key: str, provider: str) -> Integration | None: ...
+
+    def read_body(self, request: HttpRequest) -> bytes: ...
+
+    def receive(self, request: HttpRequest, key: str, provider: str, integration: Integration, body: bytes) -> Any: ...
+
+    def answer(self, callback: Any, response: dict[str, Any], *, method: str, error_code: int | None,
+               tx: PaymentTransaction | None = None) -> None: ...
+
+
+_ledger: Ledger | None = None
+
+
+def set_ledger(implementation: Ledger) -> None:
+    """Called once by the payments app at start-up."""
+    global _ledger
+    _ledger = implementation
+
+
+def ledger() -> Ledger:
+    if _ledger is None:
+        raise ConfigError("the payments app is not installed: no ledger for payment gateways")
+    return _ledger
 
 
 class GatewayUnreachable(TransientError):
@@ -35,7 +102,7 @@ class PaymentGateway:
     def start_payment(self, tx: PaymentTransaction, options: dict[str, Any]) -> dict[str, Any]:
         """Open the payment at the gateway, or build its checkout link; return what the payer needs.
 
-        May update ``tx`` through ``payments.services`` (e.g. a PaymentIntent id). Raise
+        May update ``tx`` through ``ledger()`` (e.g. a PaymentIntent id). Raise
         GatewayUnreachable when the gateway surely was not reached.
         """
         raise NotImplementedError

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
+from integrations.backoff import backoff_delay as retry_backoff
 from integrations.redaction import MASK, excerpt, is_secret_key, redact_text
 
 from . import ratelimit
@@ -81,9 +81,10 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def backoff_delay(attempt: int) -> float:
-    """Full jitter: uniform in [0, min(max, base * 2**attempt)] (AWS architecture blog)."""
-    cap = min(_setting("CONNECTOR_HTTP_BACKOFF_MAX", 30.0), _setting("CONNECTOR_HTTP_BACKOFF_BASE", 0.5) * 2**attempt)
-    return random.uniform(0, cap)
+    """The wait before retrying a call after its ``attempt``-th try failed (0: the first try): the hub's
+    one backoff policy (``integrations.backoff``) on CONNECTOR_HTTP_BACKOFF_BASE / _MAX."""
+    return retry_backoff(attempt + 1, base=_setting("CONNECTOR_HTTP_BACKOFF_BASE", 0.5),
+                         cap=_setting("CONNECTOR_HTTP_BACKOFF_MAX", 30.0))
 
 
 def _surely_not_sent(exc: requests.RequestException) -> bool:

@@ -33,8 +33,8 @@ from typing import Literal
 from connectors.errors import SignatureError
 
 Signed = Literal["body", "t.body", "id.t.body"]
-KeyMode = Literal["raw", "whsec_base64"]
-Encoding = Literal["hex", "base64"]
+KeyMode = Literal["raw", "whsec_base64", "raw_or_base64"]
+Encoding = Literal["hex", "base64", "hex_or_base64"]
 
 # More candidates than this in one delivery is not rotation, it is someone fishing.
 MAX_CANDIDATES = 10
@@ -101,7 +101,24 @@ def _key_whsec_base64(secret: str) -> bytes:
         raise SignatureError("webhook secret is not valid Base64 (expected whsec_<base64>)") from None
 
 
-KEY_MODES: dict[str, Callable[[str], bytes]] = {"raw": _key_raw, "whsec_base64": _key_whsec_base64}
+def _keys_raw_or_base64(secret: str) -> list[bytes]:
+    # A provider that does not say whether its secret is used as given or Base64-decoded: try both.
+    keys = [_key_raw(secret)]
+    try:
+        decoded = base64.b64decode(secret, validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if decoded and decoded not in keys:
+        keys.append(decoded)
+    return keys
+
+
+# Secret -> the HMAC keys to try (the first one signs).
+KEY_MODES: dict[str, Callable[[str], list[bytes]]] = {
+    "raw": lambda secret: [_key_raw(secret)],
+    "whsec_base64": lambda secret: [_key_whsec_base64(secret)],
+    "raw_or_base64": _keys_raw_or_base64,
+}
 
 
 def _decode_hex(sig: str) -> bytes | None:
@@ -118,7 +135,16 @@ def _decode_base64(sig: str) -> bytes | None:
         return None
 
 
-DECODERS: dict[str, Callable[[str], bytes | None]] = {"hex": _decode_hex, "base64": _decode_base64}
+def _decode_hex_or_base64(sig: str) -> list[bytes]:
+    return [d for d in (_decode_hex(sig), _decode_base64(sig)) if d]
+
+
+# Signature text -> the digests it may stand for.
+DECODERS: dict[str, Callable[[str], list[bytes]]] = {
+    "hex": lambda sig: [d] if (d := _decode_hex(sig)) else [],
+    "base64": lambda sig: [d] if (d := _decode_base64(sig)) else [],
+    "hex_or_base64": _decode_hex_or_base64,
+}
 ENCODERS: dict[str, Callable[[bytes], str]] = {
     "hex": lambda digest: digest.hex(),
     "base64": lambda digest: base64.b64encode(digest).decode("ascii"),
@@ -141,6 +167,8 @@ class SignatureScheme:
     id_header: str | None = None  # the delivery id header (signed for "id.t.body", else just read)
     tolerance: int | None = None  # seconds; None = no timestamp in the scheme
     reject_future: bool = True  # Stripe's library only rejects old timestamps
+    # A signature may name its algorithm ("sha1=<digest>"): these names are accepted that way.
+    algorithm_prefixes: tuple[str, ...] = ()
 
     # --- signing ---------------------------------------------------------------------------
     def signed_payload(self, body: bytes, timestamp: str | None = None, msg_id: str | None = None) -> bytes:
@@ -152,13 +180,26 @@ class SignatureScheme:
     def _needs(self) -> list[str]:
         return {"body": [], "t.body": ["a timestamp"], "id.t.body": ["an id", "a timestamp"]}[self.signed]
 
-    def digest(self, key: bytes, payload: bytes) -> bytes:
-        return hmac.new(key, payload, self.algorithm).digest()
+    def digest(self, key: bytes, payload: bytes, algorithm: str | None = None) -> bytes:
+        return hmac.new(key, payload, algorithm or self.algorithm).digest()
 
     def signature(self, secret: str, body: bytes, timestamp: str | None = None, msg_id: str | None = None) -> str:
         """The encoded signature (without prefix) for one secret."""
-        key = KEY_MODES[self.key](secret)
-        return ENCODERS[self.encoding](self.digest(key, self.signed_payload(body, timestamp, msg_id)))
+        key = KEY_MODES[self.key](secret)[0]
+        encode = ENCODERS["hex" if self.encoding == "hex_or_base64" else self.encoding]
+        return encode(self.digest(key, self.signed_payload(body, timestamp, msg_id)))
+
+    def _candidates(self, signatures: list[str]) -> list[tuple[str, bytes]]:
+        """(algorithm, digest) pairs that the header's signatures may stand for."""
+        decode = DECODERS[self.encoding]
+        out = []
+        for sig in signatures:
+            algorithm = self.algorithm
+            name, sep, rest = sig.partition("=")
+            if sep and rest and name.lower() in self.algorithm_prefixes:
+                algorithm, sig = name.lower(), rest
+            out += [(algorithm, digest) for digest in decode(sig)]
+        return out
 
     # --- verification ----------------------------------------------------------------------
     def verify(
@@ -190,15 +231,15 @@ class SignatureScheme:
         if self.signed == "id.t.body" and not msg_id:
             raise SignatureError(f"missing header {self.id_header}")
         payload = self.signed_payload(body, timestamp, msg_id)
-        decode = DECODERS[self.encoding]
-        provided = [d for d in (decode(s) for s in found.signatures) if d is not None]
+        provided = self._candidates(found.signatures)
+        if not provided:
+            raise SignatureError(f"no usable signature in header {self.header}")
         keys = self._keys(secrets[:MAX_CANDIDATES])
         matched = False
         for key in keys:
-            expected = self.digest(key, payload)
-            for candidate in provided:
+            for algorithm, candidate in provided:
                 # No early exit: every pair is compared, so timing says nothing about which matched.
-                matched |= hmac.compare_digest(expected, candidate)
+                matched |= hmac.compare_digest(self.digest(key, payload, algorithm), candidate)
         if not matched:
             raise SignatureError("signature does not match")
         return msg_id
@@ -208,7 +249,7 @@ class SignatureScheme:
         keys, errors = [], []
         for secret in secrets:
             try:
-                keys.append(KEY_MODES[self.key](secret))
+                keys += KEY_MODES[self.key](secret)
             except SignatureError as exc:
                 errors.append(str(exc))
         if not keys:
@@ -264,7 +305,15 @@ STANDARD_WEBHOOKS = SignatureScheme(
 STRIPE = SignatureScheme(
     "stripe", header="stripe-signature", signed="t.body", header_format="stripe", tolerance=300, reject_future=False
 )
+# ``X-Hub-Signature`` as KiotViet sends it: HMAC-SHA256 of the body keyed by the Secret given at
+# registration. What its documentation leaves open is tolerated: an optional "sha256="/"sha1=" prefix,
+# a hex or Base64 digest, and the key as registered or Base64-decoded (each compared in constant time).
+HUB_SIGNATURE = SignatureScheme(
+    "hub-signature", header="x-hub-signature", encoding="hex_or_base64", key="raw_or_base64",
+    algorithm_prefixes=("sha256", "sha1"),
+)
 
+# The schemes the generic webhook provider offers (``config.signature_scheme``).
 SCHEMES: dict[str, SignatureScheme] = {
     s.name: s for s in (HMAC_SHA256_HEX, HMAC_SHA256_BASE64, GITHUB, GITHUB_SHA1, STANDARD_WEBHOOKS, STRIPE)
 }

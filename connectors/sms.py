@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from connectors.errors import AuthError, ConnectorError, FatalError, RateLimitedError, TransientError
 
-from .providers import MessagingConnector, RecipientRejected
+from .messaging import MessagingConnector, RecipientRejected
 
 # Our error classes by name, for the providers' code tables.
 ERRORS: dict[str, type[ConnectorError]] = {

@@ -29,8 +29,8 @@ from events.outbox import NewEvent, emit, kick
 from files.models import StoredFile
 from files.storage import FileRejected, store
 from integrations.errors import Conflict
+from integrations.inputs import contains_nul
 from integrations.models import Integration, IntegrationStatus, Role
-from integrations.serializers import contains_nul
 from notifications.models import Delivery, Message
 from notifications.services import NotificationError, send
 from syncjobs.models import SyncJob

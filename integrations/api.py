@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import time
-from typing import Any
-
 import django_filters
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from connectors.registry import providers
+from syncjobs.services import start_sync
 
 from . import audit
 from .api_base import OrgScopedViewSet
@@ -31,6 +28,7 @@ from .serializers import (
 )
 from .tasks import CONNECTION_TEST_ACTION, outcome
 from .tasks import test_connection as test_connection_task
+from .waiting import await_log, last_log_id, wait_seconds
 
 MAX_TEST_WAIT_SECONDS = 20.0
 
@@ -94,8 +92,6 @@ class IntegrationViewSet(
         streams = body.validated_data.get("streams")
         if integration.status == IntegrationStatus.INACTIVE:
             raise Conflict("This integration is inactive; activate it before syncing.")
-        from syncjobs.services import start_sync  # the sync-jobs app depends on us, not the reverse
-
         try:
             jobs = start_sync(
                 integration, streams=streams, full=body.validated_data["full"], trigger="api", user=acting_user(request)
@@ -113,34 +109,16 @@ class IntegrationViewSet(
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None) -> Response:
         integration = self.get_object()
-        try:
-            wait = float(request.query_params.get("wait") or 0)
-        except ValueError:
-            wait = math.nan
-        if not math.isfinite(wait) or wait < 0:  # "nan" would wait forever
-            raise serializers.ValidationError({"wait": ["A number of seconds."]})
-        wait = min(wait, MAX_TEST_WAIT_SECONDS)
-        last_id = (
-            IntegrationLog.objects.filter(integration=integration, action=CONNECTION_TEST_ACTION)
-            .order_by("-id").values_list("id", flat=True).first() or 0
-        )
+        wait = wait_seconds(request, cap=MAX_TEST_WAIT_SECONDS)
+        last_id = last_log_id(integration, CONNECTION_TEST_ACTION)
         try:
             test_connection_task.delay(integration.pk)
         except Exception as exc:  # noqa: BLE001 - broker down: say so instead of a bare 500
             raise QueueUnavailable() from exc
-        body: dict[str, Any] = {"status": "queued", "integration": integration.pk}
-        deadline = time.monotonic() + wait
-        while wait:
-            entry = (
-                IntegrationLog.objects.filter(integration=integration, action=CONNECTION_TEST_ACTION, id__gt=last_id)
-                .order_by("id").first()
-            )
-            if entry is not None:
-                return Response({"status": "done", "integration": integration.pk, **outcome(entry)})
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(0.2)
-        return Response(body, status=status.HTTP_202_ACCEPTED)
+        entry = await_log(integration, CONNECTION_TEST_ACTION, last_id, wait)
+        if entry is not None:
+            return Response({"status": "done", "integration": integration.pk, **outcome(entry)})
+        return Response({"status": "queued", "integration": integration.pk}, status=status.HTTP_202_ACCEPTED)
 
 
 # --- providers -----------------------------------------------------------------------------------

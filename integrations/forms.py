@@ -15,9 +15,10 @@ from rest_framework import serializers
 from connectors.registry import get_connector_class, provider_choices
 
 from .audit import is_mask, mask_credentials, merge_credentials
+from .inputs import MaskedTextInput, contains_nul
 from .models import Integration
 from .redaction import MASK
-from .serializers import contains_nul, json_safe
+from .serializers import json_safe
 
 
 def _error_text(detail: Any) -> str:
@@ -40,11 +41,6 @@ class MaskedJSONTextarea(forms.Textarea):
         except ValueError:
             return ""  # unparsable input may hold secrets: show nothing rather than echo it
         return json.dumps(mask_credentials(data) if isinstance(data, dict) else {}, indent=2)
-
-
-class MaskedTextInput(forms.TextInput):
-    def format_value(self, value):
-        return MASK if value else ""
 
 
 class IntegrationAdminForm(forms.ModelForm):

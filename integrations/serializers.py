@@ -12,6 +12,7 @@ from rest_framework import serializers
 from connectors.registry import get_connector_class
 
 from .audit import is_mask, mask_credentials, merge_credentials
+from .inputs import contains_nul
 from .models import ApiKey, CredentialAudit, Integration, IntegrationLog, Role
 
 
@@ -22,22 +23,6 @@ def json_safe(value: dict[str, Any]) -> dict[str, Any]:
 
 def _field_errors(exc: serializers.ValidationError) -> Any:
     return exc.detail
-
-
-def contains_nul(value: Any) -> bool:
-    """A NUL character in any key or string of a JSON value (iterative: nesting depth is the client's)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def _json_object(value: Any) -> dict[str, Any]:

@@ -11,12 +11,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from connectors import money
 from connectors.errors import ConnectorError
+from connectors.gateway import GatewayUnreachable, PaymentGateway
 from connectors.registry import get_connector_class, providers
 from integrations.models import Integration, Organization
 
-from . import money
-from .gateway import GatewayUnreachable, PaymentGateway
 from .models import OPEN_STATES, STATE_TIMESTAMP, TRANSITIONS, PaymentState, PaymentStateChange, PaymentTransaction
 from .signals import payment_state_changed
 

@@ -2,7 +2,7 @@
 
 Every sandbox account's secret is ``<account>-secret`` (like the Demo Store's). State lives in the
 Django cache, so the hub's web process, its workers and a test all see the same sandbox outbox.
-Control (test/DEBUG only, ``connectors.sandbox_control``): ``POST /sandbox/<provider>/_control`` with
+Control (test/DEBUG only, ``sandboxes.control``): ``POST /sandbox/<provider>/_control`` with
 ``{"account": ..., "action": "fail", "status": 503, "times": 2}`` / ``{"action": "reset"}`` /
 ``{"action": "outbox"}``.
 """
@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from connectors.sandbox_control import control_enabled
+from sandboxes.control import control_enabled
 
 TTL = 24 * 3600
 

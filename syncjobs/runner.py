@@ -22,12 +22,13 @@ from django.utils import timezone
 from connectors.base import Page, Stream, SyncContext
 from connectors.errors import ConnectorError
 from connectors.registry import get_connector_class
+from integrations.backoff import backoff_delay
 from integrations.db import relaxed_commit
 from integrations.models import Direction, Integration, IntegrationLog, IntegrationStatus
 from records.upsert import UpsertResult, mark_deleted, mark_missing_deleted, resolve_model, upsert_rows
 
 from .models import MAX_ERROR_DETAILS, JobStatus, JobType, SyncJob, SyncState
-from .prefetch import PreparedPage, prepare_page
+from .prefetch import PreparedPage, prefetched, prepare_page
 from .signals import records_written, sync_finished
 
 log = logging.getLogger("syncjobs")
@@ -114,7 +115,10 @@ class JobRun:
             self.last_cursor = cursor
             job.progress = {**job.progress, "resumed_from": cursor if resumed else None}
             job.save(update_fields=["cursor_before", "progress"])
-            for page in stream.read(ctx, cursor, self.full):
+            pages = stream.read(ctx, cursor, self.full)
+            if stream.wants_prefetch(ctx):
+                pages = prefetched(stream, pages)
+            for page in pages:
                 if self._commit_page(stream, page):
                     return self._cancel(self.last_cursor)
             return self._complete(stream)
@@ -158,6 +162,7 @@ class JobRun:
             errors += [_record_error(e["external_id"], e["error"], page_no) for e in result.errors]
             extra_counts, extra_errors = self._write_extra(page, prep, job.progress.get("extra", {}), page_no)
             deleted = mark_deleted(self.integration, stream.model, page.deleted_ids) if page.deleted_ids else 0
+            stream.after_write(self.integration, result, page.deleted_ids)
             records_written.send(sender=JobRun, job=job, integration=self.integration,
                                  model=resolve_model(stream.model), result=result, deleted_ids=page.deleted_ids)
             if page.cursor is not None:
@@ -255,9 +260,11 @@ class JobRun:
 
     def _requeue(self, exc: ConnectorError) -> Outcome:
         """Put the job back to pending; the task runs it again after a backoff (it resumes)."""
-        base = float(settings.SYNC_RETRY_BACKOFF_SECONDS)
-        delay = exc.retry_after if exc.retry_after is not None else base * 2 ** (self.job.attempts - 1)
-        delay = min(delay, float(settings.SYNC_RETRY_BACKOFF_MAX_SECONDS))
+        cap = float(settings.SYNC_RETRY_BACKOFF_MAX_SECONDS)
+        if exc.retry_after is not None:  # the provider said when
+            delay = min(float(exc.retry_after), cap)
+        else:
+            delay = backoff_delay(self.job.attempts, base=settings.SYNC_RETRY_BACKOFF_SECONDS, cap=cap)
         now = timezone.now()
         with transaction.atomic():
             job = self._locked_job()

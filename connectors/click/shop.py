@@ -16,9 +16,9 @@ from typing import Any
 
 from django.db import transaction
 
+from connectors import money
+from connectors.gateway import PaymentState, PaymentTransaction, ledger
 from integrations.models import Integration
-from payments import money, services
-from payments.models import PaymentState, PaymentTransaction
 
 SOURCE = "click"
 PREPARE, COMPLETE = "0", "1"
@@ -105,10 +105,10 @@ def prepare(integration: Integration, fields: Mapping[str, str]) -> tuple[dict[s
     amount = _minor(fields)
     click_id = fields["click_trans_id"]
     with transaction.atomic():
-        tx = PaymentTransaction.objects.select_for_update().filter(
+        tx = ledger().transactions().select_for_update().filter(
             integration=integration, gateway_transaction_id=click_id).first()
         if tx is None:
-            tx = services.lock_payable(integration, fields["merchant_trans_id"], "UZS", source=SOURCE)
+            tx = ledger().lock_payable(integration, fields["merchant_trans_id"], "UZS", source=SOURCE)
             if tx is None or tx.currency != "UZS":
                 raise ClickError(ORDER_NOT_FOUND)
             if tx.gateway_transaction_id and tx.gateway_transaction_id != click_id:
@@ -119,7 +119,7 @@ def prepare(integration: Integration, fields: Mapping[str, str]) -> tuple[dict[s
         if tx.amount != amount:
             raise ClickError(WRONG_AMOUNT, tx)
         if tx.state == PaymentState.CREATED:
-            services.transition(tx, PaymentState.PENDING, source=SOURCE, gateway_state="prepared",
+            ledger().transition(tx, PaymentState.PENDING, source=SOURCE, gateway_state="prepared",
                                 raw=dict(fields), extra_fields={"gateway_transaction_id": click_id})
     return {"merchant_prepare_id": tx.pk}, tx
 
@@ -131,9 +131,9 @@ def _supersede(integration: Integration, held: PaymentTransaction, click_id: str
     _state_error(held)
     if held.amount != amount:
         raise ClickError(WRONG_AMOUNT, held)
-    services.transition(held, PaymentState.CANCELLED, source=SOURCE, gateway_state="superseded",
+    ledger().transition(held, PaymentState.CANCELLED, source=SOURCE, gateway_state="superseded",
                         reason=f"superseded by Click transaction {click_id}"[:255])
-    tx = services.lock_payable(integration, held.reference, "UZS", source=SOURCE)
+    tx = ledger().lock_payable(integration, held.reference, "UZS", source=SOURCE)
     if tx is None:
         raise ClickError(ORDER_NOT_FOUND)
     return tx
@@ -147,7 +147,7 @@ def complete(integration: Integration, fields: Mapping[str, str]) -> tuple[dict[
     except ValueError:
         raise ClickError(TRANSACTION_NOT_FOUND) from None
     with transaction.atomic():
-        tx = PaymentTransaction.objects.select_for_update().filter(integration=integration, pk=prepare_id).first()
+        tx = ledger().transactions().select_for_update().filter(integration=integration, pk=prepare_id).first()
         if tx is None or tx.gateway_transaction_id != fields["click_trans_id"]:
             raise ClickError(TRANSACTION_NOT_FOUND)
         if tx.reference != fields["merchant_trans_id"]:
@@ -157,11 +157,11 @@ def complete(integration: Integration, fields: Mapping[str, str]) -> tuple[dict[
             raise ClickError(WRONG_AMOUNT, tx)
         if click_error < 0:
             # Click failed the payment on its side: the transaction is over.
-            services.transition(tx, PaymentState.CANCELLED, source=SOURCE, gateway_state=f"error {click_error}",
+            ledger().transition(tx, PaymentState.CANCELLED, source=SOURCE, gateway_state=f"error {click_error}",
                                 reason=(fields.get("error_note") or f"click error {click_error}")[:255],
                                 raw=dict(fields))
         else:
-            services.transition(tx, PaymentState.PAID, source=SOURCE, gateway_state="completed", raw=dict(fields))
+            ledger().transition(tx, PaymentState.PAID, source=SOURCE, gateway_state="completed", raw=dict(fields))
     if click_error < 0:  # raised after the commit: the cancellation is kept
         raise ClickError(CANCELLED, tx)
     return {"merchant_confirm_id": tx.pk}, tx

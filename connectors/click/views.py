@@ -1,6 +1,6 @@
 """POST api/payments/click/<key>: Click's Prepare and Complete (told apart by ``action``).
 
-Stored first (payments.callbacks), verified, answered synchronously in the JSON Click expects:
+Stored first (``ledger().receive``), verified, answered synchronously in the JSON Click expects:
 ``{click_trans_id, merchant_trans_id, merchant_prepare_id | merchant_confirm_id, error, error_note}``.
 """
 
@@ -13,9 +13,8 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from connectors.gateway import ledger
 from integrations.models import IntegrationStatus
-from payments import callbacks
-from payments.models import PaymentTransaction
 
 from . import shop
 
@@ -41,8 +40,8 @@ def _echo_id(value: str) -> int | str:
 def shop_api(request: HttpRequest, key: str) -> HttpResponse:
     if request.method != "POST":
         return JsonResponse({"error": shop.BAD_REQUEST, "error_note": shop.NOTES[shop.BAD_REQUEST]}, status=405)
-    integration = callbacks.integration_for(key, PROVIDER)
-    raw = callbacks.read_body(request)
+    integration = ledger().integration_for(key, PROVIDER)
+    raw = ledger().read_body(request)
     fields = _fields(raw)
     action = fields.get("action", "")
     body = {"click_trans_id": _echo_id(fields.get("click_trans_id", "")),
@@ -52,7 +51,7 @@ def shop_api(request: HttpRequest, key: str) -> HttpResponse:
         log.warning("click call for unknown key %s… from %s", key[:6], request.META.get("REMOTE_ADDR"))
         return JsonResponse({**body, "error": shop.SIGN_FAILED, "error_note": shop.NOTES[shop.SIGN_FAILED]})
     try:
-        callback = callbacks.receive(request, key, PROVIDER, integration, raw)
+        callback = ledger().receive(request, key, PROVIDER, integration, raw)
     except DatabaseError:
         log.exception("click call could not be stored")
         return JsonResponse({**body, "error": shop.UPDATE_FAILED, "error_note": shop.NOTES[shop.UPDATE_FAILED]})
@@ -67,7 +66,7 @@ def shop_api(request: HttpRequest, key: str) -> HttpResponse:
         body.update(result)
     except shop.ClickError as exc:
         code, tx = exc.code, exc.tx or tx
-        exists = tx is not None and tx.pk and PaymentTransaction.objects.filter(pk=tx.pk).exists()
+        exists = tx is not None and tx.pk and ledger().transactions().filter(pk=tx.pk).exists()
         body[id_name] = tx.pk if exists else None  # (one opened by this call was rolled back with it)
     except Exception:  # noqa: BLE001 - Click gets its protocol's error (and repeats), never a 500
         log.exception("click %s failed for integration %s", action, integration.pk)
@@ -75,7 +74,7 @@ def shop_api(request: HttpRequest, key: str) -> HttpResponse:
         body[id_name] = None
     body.update(error=code, error_note=shop.NOTES[code])
     try:
-        callbacks.answer(callback, body, method=METHOD_NAMES.get(action, "unknown"), error_code=code or None, tx=tx)
+        ledger().answer(callback, body, method=METHOD_NAMES.get(action, "unknown"), error_code=code or None, tx=tx)
     except DatabaseError:
         log.exception("click answer could not be recorded (callback %s)", callback.pk)
     return JsonResponse(body)

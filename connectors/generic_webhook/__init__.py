@@ -1,6 +1,6 @@
 """Generic webhook receiver (provider ``webhook``): any sender that signs with a common HMAC scheme.
 
-``config.signature_scheme`` picks the scheme (see ``webhooks.signatures``); ``hmac-sha256-hex``
+``config.signature_scheme`` picks the scheme (see ``connectors.signatures``); ``hmac-sha256-hex``
 and ``hmac-sha256-base64`` read the signature from ``config.signature_header``. The event id used
 for deduplication comes from the scheme's delivery-id header, else from ``event_id_header`` /
 ``event_id_field`` when configured, else the inbox falls back to the body hash.
@@ -22,7 +22,7 @@ from connectors.registry import register
 from .webhooks import SCHEME_CHOICES, GenericVerifier
 
 if TYPE_CHECKING:
-    from webhooks.models import WebhookEvent
+    from connectors.base import StoredEvent
 
 
 class WebhookConfigSerializer(serializers.Serializer):
@@ -65,7 +65,7 @@ class WebhookConnector(Connector):
     def verify_webhook(self, request: InboundRequest, secret: str) -> WebhookDelivery:
         return self._verifier.verify(request, secret)
 
-    def handle_webhook(self, event: WebhookEvent) -> str:
+    def handle_webhook(self, event: StoredEvent) -> str:
         url = (self.integration.config or {}).get("forward_url")
         if not url:
             return "stored"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.base import InboundRequest, WebhookDelivery
-from webhooks.signatures import get_scheme, split_secrets
+from connectors.signatures import get_scheme, split_secrets
 
 # Schemes a generic sender may use, and what each one tells us beyond the signature.
 SCHEME_DEFAULTS: dict[str, dict[str, str]] = {

@@ -1,27 +1,20 @@
 """Invoice lines follow their invoice: the runner writes lines as a page's extra rows but soft-deletes
 only the stream's own model, so an invoice's lines that its latest version dropped, and the lines of
-an invoice deleted at the source, are soft-deleted here (inside the page's transaction).
+an invoice deleted at the source, are soft-deleted here (the invoices stream's ``after_write`` hook,
+inside the page's transaction).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.dispatch import receiver
-
-from syncjobs.signals import records_written
+from records.models import Invoice, InvoiceLine
+from records.upsert import mark_missing_children
 
 from . import mappers
 
 
-@receiver(records_written, dispatch_uid="iiko-invoice-lines")
-def drop_stale_invoice_lines(sender: Any, integration: Any, model: Any, result: Any, deleted_ids: list[str],
-                             **kwargs: Any) -> None:
-    from records.models import Invoice, InvoiceLine
-    from records.upsert import mark_missing_children
-
-    if model is not Invoice or getattr(integration, "provider", "") != "iiko":
-        return
+def drop_stale_invoice_lines(integration: Any, result: Any, deleted_ids: list[str]) -> None:
     if deleted_ids:
         mark_missing_children(integration, InvoiceLine, "invoice", deleted_ids, ())
     if result is not None and result.updated_ids:

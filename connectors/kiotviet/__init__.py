@@ -7,7 +7,7 @@ client_id with ``<client_id>-secret`` as its secret, any retailer name.
 
 from connectors.registry import register
 
-from . import relations, tasks  # noqa: F401 - connect the relations receiver; register the Celery tasks
+from . import tasks  # noqa: F401 - register the Celery tasks
 from .client import KiotVietConnector
 
 register(KiotVietConnector)

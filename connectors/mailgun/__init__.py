@@ -3,9 +3,8 @@
 from anymail.backends.mailgun import EmailBackend
 from rest_framework import serializers
 
+from connectors.email import EmailConnector, EspConfig
 from connectors.registry import register
-from connectors.sendgrid import EspConfig
-from notifications.email import EmailConnector
 
 
 class MailgunCredentials(serializers.Serializer):

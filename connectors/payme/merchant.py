@@ -17,10 +17,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from connectors.gateway import PaymentState, PaymentTransaction, ledger
 from integrations.audit import record_change
 from integrations.models import Integration
-from payments import services
-from payments.models import PaymentState, PaymentTransaction
 
 from .errors import (
     CANNOT_CANCEL,
@@ -145,7 +144,7 @@ def _cancel_time(tx: PaymentTransaction) -> int:
 
 
 def _by_payme_id(integration: Integration, payme_id: str, lock: bool = True) -> PaymentTransaction:
-    qs = PaymentTransaction.objects.filter(integration=integration, gateway_transaction_id=payme_id)
+    qs = ledger().transactions().filter(integration=integration, gateway_transaction_id=payme_id)
     tx = (qs.select_for_update() if lock else qs).first()
     if tx is None:
         raise PaymeError(TRANSACTION_NOT_FOUND, "id")
@@ -157,7 +156,7 @@ def _expired(tx: PaymentTransaction) -> bool:
 
 
 def _expire(tx: PaymentTransaction) -> None:
-    services.transition(tx, PaymentState.CANCELLED, source=SOURCE, gateway_state=str(CANCELLED),
+    ledger().transition(tx, PaymentState.CANCELLED, source=SOURCE, gateway_state=str(CANCELLED),
                         reason=str(REASON_TIMEOUT))
 
 
@@ -169,7 +168,7 @@ def check_perform_transaction(integration: Integration, params: dict) -> Answer:
     amount = _amount(params)
     reference = _reference(integration, params)
     with transaction.atomic():
-        tx = services.lock_payable(integration, reference, "UZS", source=SOURCE, create=False)
+        tx = ledger().lock_payable(integration, reference, "UZS", source=SOURCE, create=False)
         _check_payable(integration, tx, amount)
     return {"allow": True}, tx if tx is not None and tx.pk else None
 
@@ -180,15 +179,15 @@ def create_transaction(integration: Integration, params: dict) -> Answer:
     amount = _amount(params)
     reference = _reference(integration, params)
     with transaction.atomic():
-        tx = PaymentTransaction.objects.select_for_update().filter(
+        tx = ledger().transactions().select_for_update().filter(
             integration=integration, gateway_transaction_id=payme_id).first()
         if tx is None:
-            tx = services.lock_payable(integration, reference, "UZS", source=SOURCE)
+            tx = ledger().lock_payable(integration, reference, "UZS", source=SOURCE)
             _check_payable(integration, tx, amount, payme_id)
             if tx.gateway_transaction_id != payme_id:  # not attached by a concurrent repeat meanwhile
                 if now_ms() - time > TIMEOUT_MS:
                     raise PaymeError(CANNOT_PERFORM, "time")
-                services.transition(tx, PaymentState.PENDING, source=SOURCE, gateway_state=str(CREATED),
+                ledger().transition(tx, PaymentState.PENDING, source=SOURCE, gateway_state=str(CREATED),
                                     raw=params, extra_fields={"gateway_transaction_id": payme_id,
                                                               "gateway_time": time})
         elif payme_state(tx) == CREATED and _expired(tx):
@@ -208,7 +207,7 @@ def perform_transaction(integration: Integration, params: dict) -> Answer:
             _expire(tx)
             expired = True
         elif state == CREATED:
-            services.transition(tx, PaymentState.PAID, source=SOURCE, gateway_state=str(PERFORMED))
+            ledger().transition(tx, PaymentState.PAID, source=SOURCE, gateway_state=str(PERFORMED))
         elif state != PERFORMED:
             raise PaymeError(CANNOT_PERFORM, "id", tx=tx)
     if expired:  # raised after the commit: the timeout's cancellation is kept
@@ -225,12 +224,12 @@ def cancel_transaction(integration: Integration, params: dict) -> Answer:
         tx = _by_payme_id(integration, payme_id)
         state = payme_state(tx)
         if state == CREATED:
-            services.transition(tx, PaymentState.CANCELLED, source=SOURCE, gateway_state=str(CANCELLED),
+            ledger().transition(tx, PaymentState.CANCELLED, source=SOURCE, gateway_state=str(CANCELLED),
                                 reason=str(reason))
         elif state == PERFORMED:
-            if services.is_fulfilled(tx):
+            if ledger().is_fulfilled(tx):
                 raise PaymeError(CANNOT_CANCEL, "id")
-            services.transition(tx, PaymentState.REFUNDED, source=SOURCE, gateway_state=str(CANCELLED_AFTER_PERFORM),
+            ledger().transition(tx, PaymentState.REFUNDED, source=SOURCE, gateway_state=str(CANCELLED_AFTER_PERFORM),
                                 reason=str(reason), extra_fields={"refunded_amount": tx.amount})
     return {"transaction": str(tx.pk), "cancel_time": _cancel_time(tx), "state": payme_state(tx)}, tx
 
@@ -244,7 +243,7 @@ def check_transaction(integration: Integration, params: dict) -> Answer:
 def get_statement(integration: Integration, params: dict) -> Answer:
     start, end = _int(params, "from"), _int(params, "to")
     field = account_field(integration)
-    rows = (PaymentTransaction.objects.filter(integration=integration, gateway_time__gte=start, gateway_time__lte=end)
+    rows = (ledger().transactions().filter(integration=integration, gateway_time__gte=start, gateway_time__lte=end)
             .exclude(gateway_transaction_id="").order_by("gateway_time", "id"))
     return {"transactions": [{
         "id": tx.gateway_transaction_id, "time": tx.gateway_time, "amount": tx.amount,

@@ -3,18 +3,12 @@
 from anymail.backends.sendgrid import EmailBackend
 from rest_framework import serializers
 
+from connectors.email import EmailConnector, EspConfig
 from connectors.registry import register
-from notifications.email import EmailConnector
 
 
 class SendGridCredentials(serializers.Serializer):
     api_key = serializers.CharField(max_length=500)
-
-
-class EspConfig(serializers.Serializer):
-    from_email = serializers.EmailField()
-    priority = serializers.IntegerField(default=20, help_text="Lower is tried first.")
-    timeout = serializers.FloatField(min_value=0.1, max_value=120, default=15)
 
 
 @register

@@ -3,8 +3,8 @@
 from django.core.mail.backends.smtp import EmailBackend
 from rest_framework import serializers
 
+from connectors.email import EmailConnector
 from connectors.registry import register
-from notifications.email import EmailConnector
 
 
 class SmtpCredentials(serializers.Serializer):

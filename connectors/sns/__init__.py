@@ -16,9 +16,9 @@ from botocore.credentials import Credentials
 from rest_framework import serializers
 
 from connectors.errors import ConnectorError, FatalError
+from connectors.messaging import Outgoing
 from connectors.registry import register
-from notifications.providers import Outgoing
-from notifications.sms import SmsConfig, SmsConnector
+from connectors.sms import SmsConfig, SmsConnector
 
 NS = "{http://sns.amazonaws.com/doc/2010-03-31/}"
 

@@ -9,11 +9,9 @@ import requests
 
 from connectors.base import Connector, InboundRequest, WebhookDelivery
 from connectors.errors import ConfigError, FatalError, TransientError
+from connectors.gateway import GatewayUnreachable, PaymentGateway, PaymentTransaction, ledger
 from connectors.http import HttpClient, _Outcome, _surely_not_sent
 from integrations.models import Integration
-from payments import services
-from payments.gateway import GatewayUnreachable, PaymentGateway
-from payments.models import PaymentTransaction
 
 from . import webhooks
 from .schemas import StripeConfig, StripeCredentials
@@ -127,7 +125,7 @@ class StripeConnector(PaymentGateway, Connector):
                            action="stripe.refunds.create",
                            idempotency_key=f"hub-refund-{tx.pk}-{tx.refunded_amount}-{amount}")
         if refund.get("status") == "succeeded":
-            services.apply_refund(tx.pk, tx.refunded_amount + int(refund.get("amount") or amount),
+            ledger().apply_refund(tx.pk, tx.refunded_amount + int(refund.get("amount") or amount),
                                   source="stripe.api", raw=refund)
         return refund
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from connectors.errors import ConfigError, FatalError
+from connectors.messaging import Outgoing
 from connectors.registry import register
-from notifications.providers import Outgoing
-from notifications.sms import SmsConnector
+from connectors.sms import SmsConnector
 
 
 class TextLocalCredentials(serializers.Serializer):

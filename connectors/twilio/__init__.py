@@ -12,9 +12,9 @@ import base64
 from rest_framework import serializers
 
 from connectors.errors import ConfigError, FatalError
+from connectors.messaging import Outgoing
 from connectors.registry import register
-from notifications.providers import Outgoing
-from notifications.sms import SmsConfig, SmsConnector
+from connectors.sms import SmsConfig, SmsConnector
 
 
 class TwilioCredentials(serializers.Serializer):

@@ -23,8 +23,8 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from ..sandbox_control import control_enabled
-from .shop import sign
+from connectors.click.shop import sign
+from sandboxes.control import control_enabled
 
 CABINET_TTL = 24 * 3600
 

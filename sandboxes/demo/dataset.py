@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..sandbox_state import SandboxStore
+from sandboxes.state import SandboxStore
 
 BASE_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 UNIX = datetime(1970, 1, 1, tzinfo=UTC)

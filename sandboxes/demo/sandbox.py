@@ -1,6 +1,6 @@
 """The Demo Store sandbox: a small JSON retail API that behaves like a real provider.
 
-Mounted under ``/sandbox/demo/`` (see ``connectors/sandboxes.py``):
+Mounted under ``/sandbox/demo/`` (see ``sandboxes/urls.py``):
 
 - ``POST oauth/token`` (client credentials) -> bearer token; a wrong secret is 401 invalid_client;
 - ``GET api/<locations|categories|products|stock|customers|orders>``: ``page_size`` (max 100),
@@ -11,7 +11,7 @@ Mounted under ``/sandbox/demo/`` (see ``connectors/sandboxes.py``):
   deletions, injected faults, token expiry, signed webhooks. See ``CONTROL_ACTIONS``.
 
 Data is generated per account (the client_id) by ``dataset``; the state sits in the Django cache.
-Run standalone: ``python -m connectors.demo.sandbox --port 8081``.
+Run standalone: ``python -m sandboxes.demo.sandbox --port 8081``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from ..sandbox_control import ControlRefused, control_body
+from sandboxes.control import ControlRefused, control_body
+
 from . import dataset as ds
 
 MAX_PAGE_SIZE = 100
@@ -327,7 +328,7 @@ list_view = api(_list)
 def send_webhook(url: str, secret: str, event_type: str, data: dict[str, Any], msg_id: str | None = None
                  ) -> tuple[int, str]:
     """POST one Standard Webhooks-signed event to ``url``; return (status, webhook-id)."""
-    from webhooks.signatures import sign_standard_webhooks
+    from connectors.signatures import sign_standard_webhooks
 
     msg_id = msg_id or f"msg_{secrets.token_hex(12)}"
     body = json.dumps({"type": event_type, "timestamp": ds.to_iso(ds.now_us()), "data": data}).encode()
@@ -492,7 +493,7 @@ urlpatterns = [
 
 def main(argv: list[str] | None = None) -> None:
     """Serve only this sandbox (at the root path), e.g. for a benchmark or a manual look."""
-    from connectors import sandbox_server
+    from sandboxes import server as sandbox_server
 
     args = sandbox_server.parser("Run the Demo Store sandbox standalone.", 8081).parse_args(argv)
     sandbox_server.run(__name__, args, "Demo Store sandbox (credentials: client_id, client_id + '-secret')")

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from ..sandbox_state import SandboxStore
+from sandboxes.state import SandboxStore
 
 DEFAULT_SIZES = {"restaurants": 4, "stores": 6, "suppliers": 12, "groups": 5, "products": 40, "invoices": 15,
                  "lines": 3, "invoice_days": 30}

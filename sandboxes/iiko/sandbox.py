@@ -15,7 +15,7 @@
   SANDBOX_CONTROL_ENABLED): sizes, new objects, changes, deletions, seats, faults, token expiry, stats.
 
 Data is generated per login by ``dataset``; the password of login L is ``L-password``.
-Run standalone: ``python -m connectors.iiko.sandbox --port 8766`` (routes at the root: ``/resto/api/...``).
+Run standalone: ``python -m sandboxes.iiko.sandbox --port 8766`` (routes at the root: ``/resto/api/...``).
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from ..sandbox_control import ControlRefused, control_body
-from ..sandbox_state import STATE_TTL
+from sandboxes.control import ControlRefused, control_body
+from sandboxes.state import STATE_TTL
+
 from . import dataset as ds
 
 XML = "application/xml; charset=UTF-8"
@@ -446,7 +447,7 @@ urlpatterns = [
 
 def main(argv: list[str] | None = None) -> None:
     """Serve only this sandbox (at the root path), e.g. for the benchmark or a manual look."""
-    from connectors import sandbox_server
+    from sandboxes import server as sandbox_server
 
     args = sandbox_server.parser("Run the iiko sandbox standalone.", 8766).parse_args(argv)
     sandbox_server.run(__name__, args, "iiko sandbox, API under /resto/api/ (password of login L: 'L-password')")

@@ -21,7 +21,7 @@ import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..sandbox_state import SandboxStore
+from sandboxes.state import SandboxStore
 
 LOCAL_OFFSET = timedelta(hours=7)
 EPOCH = datetime(1970, 1, 1)

@@ -19,7 +19,7 @@ What it speaks (see ``/work/shared/providers.md`` §1; our README lists the assu
   injected faults (scheduled or a random rate), token expiry, webhook sends. See ``CONTROL_ACTIONS``.
 
 Data is generated lazily per retailer by ``dataset`` (100,000 products cost one small state).
-Run standalone: ``python -m connectors.kiotviet.sandbox --port 8765``.
+Run standalone: ``python -m sandboxes.kiotviet.sandbox --port 8765``.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from ..sandbox_control import ControlRefused, control_body
-from ..sandbox_state import STATE_TTL
+from sandboxes.control import ControlRefused, control_body
+from sandboxes.state import STATE_TTL
+
 from . import dataset as ds
 
 MAX_PAGE_SIZE = 100
@@ -732,7 +733,7 @@ urlpatterns = [
 
 def main(argv: list[str] | None = None) -> None:
     """Serve only this sandbox (at the root path), e.g. for the benchmark or a manual look."""
-    from connectors import sandbox_server
+    from sandboxes import server as sandbox_server
 
     parser = sandbox_server.parser("Run the KiotViet sandbox standalone.", 8765)
     parser.add_argument("--shared-cache", action="store_true",

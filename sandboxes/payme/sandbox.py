@@ -28,8 +28,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from ..sandbox_control import control_enabled
-from .checkout import decode
+from connectors.payme.checkout import decode
+from sandboxes.control import control_enabled
 
 CABINET_TTL = 24 * 3600
 STEPS = {"perform": ["PerformTransaction"], "cancel": ["CancelTransaction"],

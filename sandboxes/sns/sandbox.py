@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from notifications import sandbox_kit as kit
+from sandboxes import messaging as kit
 
 PROVIDER = "sns"
 XMLNS = "http://sns.amazonaws.com/doc/2010-03-31/"

@@ -13,7 +13,7 @@ Mounted under ``/sandbox/stripe/`` (DEBUG/tests). Accounts are keyed by the secr
   makes every change send a signed event (``Stripe-Signature: t=,v1=``) from a background thread;
   ``send_event`` (type, object) sends one now, optionally ``timestamp``/``repeat`` for tests.
 
-Run standalone: ``python -m connectors.stripe.sandbox --port 8082``.
+Run standalone: ``python -m sandboxes.stripe.sandbox --port 8082``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from ..sandbox_control import control_enabled
+from sandboxes.control import control_enabled
 
 STATE_TTL = 24 * 3600
 _lock = threading.Lock()  # one process's sandbox requests update the cached state one at a time
@@ -64,7 +64,7 @@ def _nested(form: dict[str, str], name: str) -> dict[str, str]:
 
 # --- webhooks ------------------------------------------------------------------------------------
 def stripe_signature(secret: str, body: bytes, timestamp: int) -> str:
-    from webhooks.signatures import STRIPE
+    from connectors.signatures import STRIPE
 
     return f"t={timestamp},v1={STRIPE.signature(secret, body, str(timestamp))}"
 
@@ -290,7 +290,7 @@ urlpatterns = [
 ]
 
 
-if __name__ == "__main__":  # standalone: python -m connectors.stripe.sandbox --port 8082
+if __name__ == "__main__":  # standalone: python -m sandboxes.stripe.sandbox --port 8082
     import argparse
     import os
 

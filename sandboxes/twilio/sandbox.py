@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from notifications import sandbox_kit as kit
+from sandboxes import messaging as kit
 
 PROVIDER = "twilio"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")

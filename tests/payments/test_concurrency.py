@@ -102,8 +102,8 @@ def test_one_stripe_event_delivered_many_times_at_once_is_stored_and_processed_o
     import json
     import time
 
-    from connectors.stripe.sandbox import stripe_signature
     from integrations.models import Integration
+    from sandboxes.stripe.sandbox import stripe_signature
     from webhooks.models import WebhookEvent
     from webhooks.processing import process_batch
 

@@ -9,7 +9,7 @@ import hmac
 import pytest
 
 from connectors.errors import SignatureError
-from webhooks.signatures import (
+from connectors.signatures import (
     MAX_CANDIDATES,
     sign_github,
     sign_hmac_sha256_base64,

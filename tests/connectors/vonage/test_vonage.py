@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.errors import AuthError, RateLimitedError
-from notifications.providers import RecipientRejected
+from connectors.messaging import RecipientRejected
 from tests.services.sms import connector_for, control, sms
 
 pytestmark = [pytest.mark.redis]

@@ -231,7 +231,7 @@ class TestFileView(HubView):
             try:
                 content = base64.b64decode(raw, validate=True) if raw else \
                     str(_field(request.data, "content", "Integration Hub test file\n")).encode()
-            except (binascii.Error, ValueError):
+            except (binascii.Error, ValueError, TypeError):  # TypeError: not a string (e.g. an object)
                 raise exceptions.ValidationError({"content_base64": "not valid base64"}) from None
             ctype = str(_field(request.data, "content_type", "") or "")
         try:

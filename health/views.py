@@ -149,7 +149,7 @@ class InitializeView(HubView):
     @documented("hub_initialize", "Start the organization's services", body=True)
     def post(self, request):
         """Start the organization's services: resume event destinations, test every active connection."""
-        from integrations.tasks import test_connection
+        from integrations_api.tasks import test_connection
 
         resumed = Destination.objects.filter(organization=request.organization).update(paused_until=None,
                                                                                        consecutive_failures=0)

@@ -347,11 +347,10 @@ class SyncAnswerSerializer(JobSummarySerializer):
 
 
 class ConnectView(AliasBase, APIView):
-    """Create or update the organization's integration from the seed's fields, then test it (in a
-    worker; waits ``wait`` s). Options: ``serializer`` (the seed's body), ``fields(data, is_new)``
-    (-> integration fields), ``code_field`` (which body field picks one of several integrations),
-    ``default_wait``.
-    """
+    """Create or update the connection, then test it (in a worker; waits ``wait`` s)."""
+
+    # Options: ``serializer`` (the seed's body), ``fields(data, is_new)`` (-> the integration's fields),
+    # ``code_field`` (the body field that picks one of several integrations), ``default_wait``.
 
     required_roles = {"POST": Role.ADMIN}
 

@@ -74,6 +74,14 @@ def _postgres_bindir() -> str | None:
     return None
 
 
+def _utf8_locale() -> str:
+    available = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False).stdout.split()  # noqa: S607
+    for name in ("C.UTF-8", "C.utf8", "en_US.UTF-8", "en_US.utf8"):
+        if name in available:
+            return name
+    return "C.UTF-8"
+
+
 def _as_user(command: list[str]) -> tuple[list[str], str | None]:
     """PostgreSQL refuses to run as root: as root, run it as the 'postgres' OS user (or 'nobody')."""
     if os.geteuid() != 0:
@@ -106,8 +114,10 @@ def start_postgres(tmp: Path) -> str:
         entry = pwd.getpwnam(user)
         os.chown(tmp, entry.pw_uid, entry.pw_gid)
     run = lambda *cmd: subprocess.run(_as_user(list(cmd))[0], capture_output=True, text=True, check=True)  # noqa: E731
+    # UTF-8 character classes, as a real server has: under the plain C locale upper() leaves non-ASCII
+    # letters alone and case-insensitive search of Cyrillic names finds nothing.
     run(f"{bindir}/initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
-        "--locale=C")
+        "--lc-collate=C", f"--lc-ctype={_utf8_locale()}")
     # A test database only: durability off for speed; unix socket in the temp dir, not /var/run.
     options = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off " \
               "-c full_page_writes=off -c max_connections=200"

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint lint-imports bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,12 @@ run: setup
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+lint: lint-imports
 	$(VENV)/bin/ruff check .
+
+## The import graph's contracts (layers, independent providers) in pyproject.toml [tool.importlinter].
+lint-imports: $(VENV)/.installed
+	$(VENV)/bin/lint-imports --no-cache
 
 ## Benchmarks (PostgreSQL + Redis): see benchmarks/README.md
 bench: $(VENV)/.installed

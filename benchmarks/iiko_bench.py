@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hub_iiko REDIS_URL=redis://127.0.0.1:6379/4 \
         .venv/bin/python benchmarks/iiko_bench.py [--products 20000] [--invoices 10000] [--lines 5] [--repeat 3]
 
-Starts the iiko sandbox standalone (``python -m connectors.iiko.sandbox``) on a free port and works
+Starts the iiko sandbox standalone (``python -m sandboxes.iiko.sandbox``) on a free port and works
 in a scratch database (``<name>_iiko_bench``, created and dropped here). Per repeat, with the
 product and invoice tables emptied first:
 
@@ -46,9 +46,9 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from connectors.iiko import IikoConnector, mappers, xmlparse  # noqa: E402
-from connectors.iiko.dataset import password_for  # noqa: E402
 from integrations.models import Integration, Organization  # noqa: E402
 from records.upsert import upsert_rows  # noqa: E402
+from sandboxes.iiko.dataset import password_for  # noqa: E402
 from syncjobs.models import JobStatus  # noqa: E402
 from syncjobs.runner import run_job  # noqa: E402
 from syncjobs.services import start_sync  # noqa: E402
@@ -63,7 +63,7 @@ def free_port() -> int:
 
 
 def start_sandbox(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "connectors.iiko.sandbox", "--port", str(port)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "sandboxes.iiko.sandbox", "--port", str(port)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -4,7 +4,7 @@
         .venv/bin/python benchmarks/kiotviet_bench.py [--products 100000] [--small 10000] [--branches 5]
 
 Works in a scratch database (``<name>_kv_bench``, created and dropped here). It starts the KiotViet
-sandbox standalone (``python -m connectors.kiotviet.sandbox``) and one real Celery worker per run
+sandbox standalone (``python -m sandboxes.kiotviet.sandbox``) and one real Celery worker per run
 (``--pool solo``: the worker process does the work, so its peak RSS, VmHWM, is the sync's memory).
 
 1. raw baseline: ``--products`` product rows written by the hand-written COPY + ``INSERT … ON
@@ -53,9 +53,9 @@ from django.db import connection, transaction  # noqa: E402
 
 from benchmarks.upsert_bench import raw_upsert, source  # noqa: E402
 from connectors import ratelimit  # noqa: E402
-from connectors.kiotviet.dataset import client_secret_for  # noqa: E402
 from integrations.models import Integration, Organization  # noqa: E402
 from records.models import Product, ProductRelation, StockLevel  # noqa: E402
+from sandboxes.kiotviet.dataset import client_secret_for  # noqa: E402
 from syncjobs.models import SyncJob  # noqa: E402
 from syncjobs.services import start_sync  # noqa: E402
 
@@ -132,7 +132,7 @@ class Worker:
 class Sandbox:
     def __init__(self, port: int, env: dict[str, str], log: Path):
         self.base = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "connectors.kiotviet.sandbox", "--port", str(port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "sandboxes.kiotviet.sandbox", "--port", str(port)],
                                      cwd=ROOT, env={**env, "DEBUG": "true"}, stdout=log.open("w"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
         wait_port(port)

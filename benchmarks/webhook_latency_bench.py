@@ -107,8 +107,8 @@ def main() -> int:  # noqa: C901, PLR0915 - one linear script
     import requests
     from django.conf import settings
 
-    from connectors.demo.dataset import credentials_for
     from integrations.models import Integration, Organization
+    from sandboxes.demo.dataset import credentials_for
     from syncjobs.models import ACTIVE_STATUSES, JobStatus, SyncJob
     from syncjobs.services import cancel_job, start_sync
     from webhooks.models import EventStatus, WebhookEvent

@@ -24,6 +24,11 @@ from pathlib import Path
 
 import pytest
 
+# The test switch, said by the test runner (settings never guess it from sys.argv). Importing this
+# plugin imports ``config`` and so its Celery app, which names ``config.settings`` as the settings
+# module before pytest-django reads the ini's ``config.settings_test``: the switch must not depend on it.
+os.environ.setdefault("TESTING", "true")
+
 INSTALL = {
     "postgres": "install PostgreSQL's server binaries (Debian/Ubuntu: apt-get install postgresql; "
                 "macOS: brew install postgresql) or set DATABASE_URL=postgres://...",

@@ -4,7 +4,6 @@ Embedded defaults (SQLite, a file-system Celery broker) let the hub run with no 
 DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
 
-import sys
 from pathlib import Path
 
 import environ
@@ -18,7 +17,8 @@ VAR_DIR = Path(environ.Env().str("HUB_VAR_DIR", default=str(BASE_DIR / "var")))
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # real environment variables win over .env
 
-TESTING = env.bool("TESTING", default=Path(sys.argv[0]).name in {"pytest", "py.test"} or "pytest" in sys.modules)
+# The test switch is said, not guessed: pytest's settings module (config.settings_test) turns it on.
+TESTING = env.bool("TESTING", default=False)
 DEBUG = env.bool("DEBUG", default=env.bool("DJANGO_DEBUG", default=False))
 
 SECRET_KEY = env.str("SECRET_KEY", default=env.str("DJANGO_SECRET_KEY", default=""))
@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "integrations",
+    "integrations_api",  # the integrations' API, admin and seed-route aliases (above the ground)
     "connectors",
     "records",
     "syncjobs",
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "files",
     "health",
     "console",
+    "config.apps.HubConfig",  # runhub, seed_demo, beat_health, worker_health
 ]
 
 MIDDLEWARE = [
@@ -147,7 +149,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 # Serve straight from app folders too, so a fresh checkout works before `collectstatic`.
 WHITENOISE_USE_FINDERS = True
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# STATIC_ROOT and the embedded broker's folders are made when Django starts (config.apps), not here.
 
 # --- Secrets at rest -------------------------------------------------------------------------
 # "kid:base64key,kid2:base64key": the first key encrypts, all of them decrypt (rotation).
@@ -294,8 +296,6 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesyste
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: messages are files under var/broker, shared by web, worker and beat.
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),

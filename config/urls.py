@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 import events.urls
 import files.urls
 import health.urls
-import integrations.urls
+import integrations_api.urls
 import notifications.urls
 import payments.urls
 import records.urls
@@ -45,7 +45,7 @@ def healthz_workers(request):
 def _api_v1() -> list:
     """Each app's router and plain API views, all under /api/v1/."""
     routes: list = []
-    for module in (integrations.urls, syncjobs.urls, webhooks.urls, records.urls, payments.urls,
+    for module in (integrations_api.urls, syncjobs.urls, webhooks.urls, records.urls, payments.urls,
                    notifications.urls, events.urls, files.urls):
         routes += module.router.urls + getattr(module, "api_urlpatterns", [])
     return routes
@@ -60,14 +60,15 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(_api_v1())),
-    path("", include("connectors.routes")),  # each connector package's own urls.py
+    path("", include("connectors.routes")),  # each connector package's own urls.py (protocol endpoints)
+    path("", include("integrations_api.aliases")),  # each connector package's aliases.py (seed routes)
     *webhooks.urls.urlpatterns,  # POST /api/webhooks/receive/<key>
     *payments.urls.urlpatterns,
     *health.urls.urlpatterns,  # /api/integrations/status|health|services|metrics|test/..., /metrics
 ]
 
 if settings.SANDBOXES_ENABLED:
-    urlpatterns.append(path("sandbox/", include("connectors.sandboxes")))
+    urlpatterns.append(path("sandbox/", include("sandboxes.urls")))
 
 admin.site.site_header = "Integration Hub"
 admin.site.site_title = "Integration Hub"

@@ -18,16 +18,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from rest_framework import serializers
 
+from records.rows import RecordRow
+
+from .errors import IgnoredEvent, SignatureError
+from .http import HttpClient
+
 if TYPE_CHECKING:
     from integrations.models import Integration
-    from syncjobs.models import SyncJob
-    from webhooks.models import WebhookEvent
+    from records.upsert import UpsertResult
 
-    from .http import HttpClient
+
+class StoredEvent(Protocol):
+    """What ``handle_webhook`` reads of a stored delivery (the webhooks app's row satisfies it).
+
+    A protocol, not the model: the kit names nothing above the ground.
+    """
+
+    pk: Any
+    id: Any
+    body: bytes
+    content_type: str
+    event_id: str
+    event_type: str
 
 
 def strip_payload_secrets(payload: Any, names: tuple[str, ...] | frozenset[str]) -> Any:
@@ -59,22 +75,6 @@ def strip_payload_secrets(payload: Any, names: tuple[str, ...] | frozenset[str])
 
 
 @dataclass
-class RecordRow:
-    """One of our records as a mapper produced it from one source record."""
-
-    external_id: str
-    fields: dict[str, Any]
-    # Foreign keys given by the referenced record's external id (same integration),
-    # e.g. {"category": "cat-17"}; the upsert resolves them in one query per field and batch.
-    refs: dict[str, str | None] = field(default_factory=dict)
-    # The raw source record: hashed to skip unchanged rows, kept for audit and re-mapping.
-    payload: Any = None
-    # What the mapper had to make up or work around (e.g. a missing name): shown on the job, the record
-    # is still written.
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
 class Page:
     """One page of a stream read. Its ``cursor`` is checkpointed once the page is committed."""
 
@@ -92,7 +92,7 @@ class SyncContext:
     integration: Integration
     connector: Connector
     http: HttpClient
-    job: SyncJob | None = None
+    job: Any = None  # the runner's SyncJob row (the kit does not import the orchestrator)
     # What a stream remembers for the rest of its run (e.g. the ids it has checked already).
     scratch: dict[str, Any] = field(default_factory=dict)
 
@@ -116,6 +116,9 @@ class Stream:
     delete_scope: dict[str, Any] | None = None
     # Streams that must be synced first (their records are referenced by this one).
     depends_on: tuple[str, ...] = ()
+    # Runner policy a stream opts into: read and prepare the next page in a thread while the runner
+    # writes this one (worth it where the provider's latency is long against the database's time).
+    prefetch: bool = False
 
     def read(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> Iterator[Page]:
         """Yield pages from ``cursor`` (None or ``full``: from the beginning)."""
@@ -124,6 +127,17 @@ class Stream:
     def map(self, raw: dict[str, Any]) -> RecordRow:
         """Map one source record; raise MappingError for a record that cannot be mapped."""
         raise NotImplementedError
+
+    def wants_prefetch(self, ctx: SyncContext) -> bool:
+        """Whether the runner prefetches this stream's pages for this integration (default: ``prefetch``)."""
+        return self.prefetch
+
+    def after_write(self, integration: Integration, result: UpsertResult, deleted_ids: list[str]) -> None:
+        """Hook the runner calls after it wrote a page (its rows, extra rows and deletions), inside the
+        page's transaction: for what follows from a write, e.g. soft-deleting child rows that the
+        parent's latest version no longer lists. ``result`` is the upsert of the stream's own model.
+        Default: nothing.
+        """
 
 
 @dataclass
@@ -162,8 +176,6 @@ class Connector:
     webhook_reject_status: ClassVar[int | None] = None
 
     def __init__(self, integration: Integration):
-        from .http import HttpClient
-
         self.integration = integration
         self.http = HttpClient(integration, self)
 
@@ -212,6 +224,10 @@ class Connector:
     def release_token(self, token: dict[str, Any]) -> None:
         """Give a token back (providers whose tokens hold a licence seat). Default: nothing."""
 
+    def releases_tokens(self) -> bool:
+        """Whether this connector gives tokens back (it implements ``release_token``)."""
+        return type(self).release_token is not Connector.release_token
+
     # --- operations ------------------------------------------------------------------------
     def test_connection(self) -> str:
         """Prove the credentials work (e.g. obtain a token and read one page); return a message."""
@@ -234,15 +250,11 @@ class Connector:
 
     def verify_webhook(self, request: InboundRequest, secret: str) -> WebhookDelivery:
         """Check the signature on the raw bytes; raise SignatureError / RejectedPayload."""
-        from .errors import SignatureError
-
         raise SignatureError(f"{self.display_name} does not accept webhooks")
 
-    def handle_webhook(self, event: WebhookEvent) -> str:
+    def handle_webhook(self, event: StoredEvent) -> str:
         """Process one stored, verified event (in a worker); return a short outcome message.
 
         Raise IgnoredEvent for a plausible event we do not handle, ConnectorError to retry.
         """
-        from .errors import IgnoredEvent
-
         raise IgnoredEvent(f"{event.event_type or 'event'} is not handled")

@@ -21,9 +21,9 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from health.checks import integration_health
-from integrations.admin import IntegrationAdmin, IntegrationLogAdmin
 from integrations.admin_display import badge, number, truncate, when
 from integrations.models import CredentialAudit, Integration, IntegrationLog
+from integrations_api.admin import IntegrationAdmin, IntegrationLogAdmin
 from records.models import SyncedRecord
 from syncjobs.admin import SyncJobAdmin
 from syncjobs.models import SyncJob

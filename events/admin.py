@@ -4,7 +4,7 @@ from unfold.admin import TabularInline
 
 from integrations.admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin
 from integrations.audit import is_mask
-from integrations.forms import MaskedTextInput
+from integrations.inputs import MaskedTextInput
 
 from .dispatch import replay
 from .models import DeliveryAttempt, Destination, EventDelivery, OutboxEvent

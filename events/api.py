@@ -12,8 +12,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from integrations.api_base import OrgScopedViewSet
+from integrations.inputs import contains_nul
 from integrations.models import Role
-from integrations.serializers import contains_nul
 
 from .dispatch import replay
 from .models import DeliveryAttempt, Destination, DestinationKind, EventDelivery

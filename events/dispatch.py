@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from datetime import timedelta
 
@@ -20,7 +19,10 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from integrations.backoff import backoff_delay
+
 from .models import DeliveryAttempt, DeliveryStatus, Destination, EventDelivery, OutboxEvent
+from .outbox import kick
 from .publishers import PUBLISHERS
 
 FAN_OUT_LOCK = 0x6576_656E_7473  # "events": pg_advisory_xact_lock key
@@ -112,8 +114,7 @@ def _failed(dest: Destination, delivery: EventDelivery, error: str) -> None:
     status = DeliveryStatus.FAILED if attempts >= int(settings.EVENTS_MAX_ATTEMPTS) else DeliveryStatus.PENDING
     EventDelivery.objects.filter(pk=delivery.pk).update(attempts=attempts, last_error=error[:2000], status=status)
     failures = dest.consecutive_failures + 1
-    base, cap = float(settings.EVENTS_RETRY_BASE), float(settings.EVENTS_RETRY_MAX)
-    delay = min(cap, base * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
+    delay = backoff_delay(failures, base=settings.EVENTS_RETRY_BASE, cap=settings.EVENTS_RETRY_MAX)
     Destination.objects.filter(pk=dest.pk).update(
         consecutive_failures=failures, last_error=error[:2000], paused_until=timezone.now() + timedelta(seconds=delay))
 
@@ -137,7 +138,6 @@ def dispatch_all() -> dict[str, int]:
     if busy:
         # Another dispatcher holds a destination and may have finished reading it before our events
         # were fanned out: come back soon rather than leave them to the beat's safety net.
-        from .outbox import kick
 
         kick()
     return {"fanned_out": fanned, "delivered": delivered}

@@ -42,7 +42,7 @@ def _channel(integration: Integration) -> str:
 
 
 def _is_gateway(integration: Integration) -> bool:
-    from payments.gateway import PaymentGateway
+    from connectors.gateway import PaymentGateway
 
     cls = providers().get(integration.provider)
     return cls is not None and issubclass(cls, PaymentGateway)

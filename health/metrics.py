@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from integrations.models import IntegrationLog
@@ -23,9 +23,7 @@ from webhooks.models import WebhookEvent
 JOB_BUCKETS = (1, 5, 30, 60, 300, 900, 3600)  # seconds
 CALL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)  # seconds
 
-# In this process only: notifications sent through this process, by provider and outcome.
-NOTIFICATIONS = Counter("hub_process_notifications", "Notification send attempts in this process",
-                        ["provider", "channel", "outcome"])
+from notifications.metrics import NOTIFICATIONS  # noqa: E402,F401 - counted by notifications, exported here
 
 
 class HubCollector:

@@ -36,8 +36,8 @@ from events.outbox import NewEvent, emit, kick
 from files.models import StoredFile
 from files.storage import FileRejected, store
 from integrations.errors import Conflict, error_response, seed_error_body
+from integrations.inputs import contains_nul
 from integrations.models import Integration, IntegrationStatus, Role
-from integrations.serializers import contains_nul
 from notifications.models import Delivery, Message, MessageStatus
 from notifications.recipients import InvalidRecipient, normalise
 from notifications.services import NotificationError, provider_chain, send
@@ -183,7 +183,7 @@ class InitializeView(HubView):
     @documented("hub_initialize", "Start the organization's services", body=True)
     def post(self, request):
         """Start the organization's services: resume event destinations, test every active connection."""
-        from integrations.tasks import test_connection
+        from integrations_api.tasks import test_connection
 
         resumed = Destination.objects.filter(organization=request.organization).update(paused_until=None,
                                                                                        consecutive_failures=0)

@@ -28,7 +28,7 @@ class SecretFieldsHiddenMixin:
     An admin without an explicit field list (a proxy model's, a new model's) shows every model field,
     read-only ones as their plaintext value; this removes them at the one place every page goes
     through, so a new admin cannot leak by forgetting to exclude them. Admins that edit a secret do
-    it through masked stand-in form fields (see ``integrations.forms``).
+    it through masked stand-in form fields (see ``integrations_api.forms``).
     """
 
     def _without_secrets(self, names):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import models
@@ -128,6 +129,20 @@ def new_webhook_key() -> str:
     return secrets.token_urlsafe(24)
 
 
+def default_sync_interval() -> int:
+    """A new integration's schedule: SYNC_DEFAULT_INTERVAL_MINUTES (read when the row is made)."""
+    return int(settings.SYNC_DEFAULT_INTERVAL_MINUTES)
+
+
+# Set by connectors.apps at start-up: integration -> its connector's callback URL, or None (unknown provider).
+_callback_url_resolver: Callable[[Integration], str | None] | None = None
+
+
+def set_callback_url_resolver(resolver: Callable[[Integration], str | None]) -> None:
+    global _callback_url_resolver
+    _callback_url_resolver = resolver
+
+
 class Integration(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="integrations")
     name = models.CharField(max_length=200)
@@ -142,7 +157,7 @@ class Integration(models.Model):
     # Tokens obtained from the provider (access tokens, session keys): encrypted like credentials.
     token_cache = EncryptedJSONField(editable=False)
     webhook_key = models.CharField(max_length=64, unique=True, default=new_webhook_key, editable=False)
-    sync_interval_minutes = models.PositiveIntegerField(default=30, help_text="0 = manual only.")
+    sync_interval_minutes = models.PositiveIntegerField(default=default_sync_interval, help_text="0 = manual only.")
     auto_sync_enabled = models.BooleanField(default=False)
     last_sync_at = models.DateTimeField(null=True, blank=True)
     next_sync_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -167,13 +182,16 @@ class Integration(models.Model):
 
     @property
     def callback_url(self) -> str:
-        """The URL the provider calls: its connector decides (webhook receiver by default)."""
-        from connectors.registry import get_connector_class
+        """The URL the provider calls: its connector decides (webhook receiver by default).
 
-        try:
-            return get_connector_class(self.provider).callback_url(self)
-        except KeyError:
-            return self.webhook_url
+        The ground does not know the connectors: the connectors app plugs its lookup in at start-up
+        (:func:`set_callback_url_resolver`), so tenancy and secrets import nothing above them.
+        """
+        if _callback_url_resolver is not None:
+            resolved = _callback_url_resolver(self)
+            if resolved is not None:
+                return resolved
+        return self.webhook_url
 
 
 class CredentialAudit(models.Model):

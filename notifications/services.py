@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,12 +23,14 @@ from django.utils import timezone
 
 from connectors import ratelimit
 from connectors.errors import RateLimitedError
+from connectors.messaging import Outgoing, RecipientRejected
 from connectors.registry import get_connector_class, providers
+from integrations.backoff import backoff_delay
 from integrations.models import Integration, IntegrationStatus, Organization
 
 from .defaults import DEFAULT_TEMPLATES
+from .metrics import NOTIFICATIONS
 from .models import Delivery, DeliveryStatus, Message, MessageStatus, NotificationTemplate
-from .providers import Outgoing, RecipientRejected
 from .recipients import InvalidRecipient, normalise
 
 log = logging.getLogger("notifications")
@@ -210,7 +211,7 @@ def _send_through_chain(delivery: Delivery, chain: list[Integration]) -> float |
         _finish(delivery, attempts, DeliveryStatus.FAILED, error=attempts[-1]["error"], rounds=rounds)
         return None
     # Every provider failed: try the whole chain again later, with backoff and jitter.
-    delay = min(settings.NOTIFICATIONS_RETRY_BASE * 2 ** (rounds - 1), 3600.0) * random.uniform(0.8, 1.2)
+    delay = backoff_delay(rounds, base=settings.NOTIFICATIONS_RETRY_BASE, cap=3600.0)
     _finish(delivery, attempts, DeliveryStatus.QUEUED, error=attempts[-1]["error"], rounds=rounds,
             next_attempt_at=timezone.now() + timedelta(seconds=delay))
     return delay
@@ -233,8 +234,6 @@ def _finish(delivery: Delivery, attempts: list, status: str, **fields: Any) -> N
 
 
 def _count(integration: Integration, channel: str, outcome: str) -> None:
-    from health.metrics import NOTIFICATIONS
-
     NOTIFICATIONS.labels(provider=integration.provider, channel=channel, outcome=outcome).inc()
 
 

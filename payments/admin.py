@@ -14,13 +14,13 @@ from django.utils.html import format_html
 from unfold.admin import TabularInline
 
 from connectors.errors import ConnectorError
+from connectors.money import exponent, to_major
 from integrations.admin_base import ReadOnlyOrgAdmin, has_org_role, user_org_roles
 from integrations.admin_display import badge, json_block, truncate, when
 from integrations.models import Integration, Role
 
 from . import reconciliation, services
 from .models import GatewayCallback, PaymentStateChange, PaymentTransaction
-from .money import exponent, to_major
 
 log = logging.getLogger("payments.admin")
 

@@ -17,14 +17,15 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from connectors.errors import ConfigError, ConnectorError
+from connectors.money import exponent, to_major, to_minor
 from integrations.api_base import OrgScopedViewSet
 from integrations.errors import Conflict, error_body, seed_error_body
 from integrations.filters import HubFilterSet, IsoDateTimeFilter, UtcIsoDateTimeField
 from integrations.models import Integration, IntegrationStatus, Role
+from records.models import Invoice, Order
 
 from . import reconciliation, services
 from .models import PaymentTransaction
-from .money import exponent, to_major, to_minor
 from .serializers import (
     MAX_ID,
     PaymentCreateSerializer,
@@ -78,8 +79,6 @@ def resolve_gateway(organization, ref: int | str) -> Integration:
 
 
 def _document(organization, model_name: str, pk: int | None) -> Any:
-    from records.models import Invoice, Order
-
     if pk is None:
         return None
     model = {"order": Order, "invoice": Invoice}[model_name]

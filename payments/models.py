@@ -10,16 +10,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from connectors.gateway import PaymentState
 from integrations.models import Integration, Organization
 
-
-class PaymentState(models.TextChoices):
-    CREATED = "created", "Created"  # known to us, not yet to the gateway
-    PENDING = "pending", "Pending"  # the gateway holds a transaction for it (Payme state 1, Click prepared)
-    PAID = "paid", "Paid"
-    CANCELLED = "cancelled", "Cancelled"  # before any money moved
-    REFUNDED = "refunded", "Refunded"  # money moved, then went back (Payme -2, Stripe charge.refunded)
-    FAILED = "failed", "Failed"  # declined, or the gateway could not be reached
+__all__ = ["PaymentState"]  # the states are the gateways' shared vocabulary (connectors.gateway)
 
 
 # States that hold the reference: one such transaction per integration and reference.

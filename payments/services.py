@@ -11,13 +11,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from connectors import money
 from connectors.base import strip_payload_secrets
 from connectors.errors import ConnectorError
+from connectors.gateway import GatewayUnreachable, PaymentGateway
 from connectors.registry import get_connector_class, providers
 from integrations.models import Integration, Organization
+from records.models import Invoice, Order
 
-from . import money
-from .gateway import GatewayUnreachable, PaymentGateway
 from .models import OPEN_STATES, STATE_TIMESTAMP, TRANSITIONS, PaymentState, PaymentStateChange, PaymentTransaction
 from .signals import payment_state_changed
 
@@ -106,8 +107,6 @@ def is_gateway(integration: Integration) -> bool:
 # --- what an account field / merchant_trans_id refers to ---------------------------------------------
 def find_documents(organization_id: int, reference: str) -> tuple[Any, Any]:
     """(order, invoice) of the organization whose number is ``reference`` (not deleted)."""
-    from records.models import Invoice, Order
-
     if not reference:
         return None, None
     order = Order.objects.filter(organization_id=organization_id, number=reference, deleted_at__isnull=True).first()

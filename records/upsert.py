@@ -40,11 +40,11 @@ from django.apps import apps
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from connectors.base import RecordRow
 from integrations.models import Integration
 
 from .coerce import MISSING, Converter, canonical_json, field_converter, missing_value
 from .models import SyncedRecord, SyncStatus
+from .rows import RecordRow
 
 # Columns the upsert manages itself; everything else concrete is a data field or a reference.
 BINDING_FIELDS = frozenset({

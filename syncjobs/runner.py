@@ -31,6 +31,7 @@ from django.utils import timezone
 from connectors.base import Page, Stream, SyncContext
 from connectors.errors import ConnectorError
 from connectors.registry import get_connector_class
+from integrations.backoff import backoff_delay
 from integrations.db import relaxed_commit
 from integrations.models import Direction, Integration, IntegrationLog, IntegrationStatus
 from records.upsert import (
@@ -43,7 +44,7 @@ from records.upsert import (
 )
 
 from .models import ACTIVE_STATUSES, MAX_ERROR_DETAILS, FullScanSeen, JobStatus, JobType, SyncJob, SyncState
-from .prefetch import PreparedPage, prepare_page
+from .prefetch import PreparedPage, prefetched, prepare_page
 from .signals import records_written, sync_finished
 
 log = logging.getLogger("syncjobs")
@@ -147,10 +148,12 @@ def skip_job(job: SyncJob, reason: str) -> Outcome:
 
 
 def retry_delay(attempts: int, retry_after: float | None = None) -> float:
-    """Backoff before attempt ``attempts + 1``: doubling from SYNC_RETRY_BACKOFF_SECONDS, capped."""
-    base = float(settings.SYNC_RETRY_BACKOFF_SECONDS)
-    delay = retry_after if retry_after is not None else base * 2 ** max(attempts - 1, 0)
-    return min(delay, float(settings.SYNC_RETRY_BACKOFF_MAX_SECONDS))
+    """Wait before attempt ``attempts + 1``: the provider's Retry-After when it said one, else the hub's
+    backoff policy (``integrations.backoff``) from SYNC_RETRY_BACKOFF_SECONDS; capped either way."""
+    cap = float(settings.SYNC_RETRY_BACKOFF_MAX_SECONDS)
+    if retry_after is not None:
+        return min(float(retry_after), cap)
+    return backoff_delay(max(attempts, 1), base=settings.SYNC_RETRY_BACKOFF_SECONDS, cap=cap)
 
 
 def may_retry(job: SyncJob, kind: str) -> bool:
@@ -211,7 +214,10 @@ class JobRun:
                 job.progress["continues_full_run"] = True
             job.save(update_fields=["cursor_before", "progress"])
             # A resumed full run reads on from its checkpoint, which is what an incremental read does.
-            for page in stream.read(ctx, cursor, read_full):
+            pages = stream.read(ctx, cursor, read_full)
+            if stream.wants_prefetch(ctx):
+                pages = prefetched(stream, pages)
+            for page in pages:
                 if self._commit_page(stream, page):
                     return self._cancel(self.last_cursor)
             return self._complete(stream)
@@ -288,6 +294,7 @@ class JobRun:
             errors += [_record_error(e["external_id"], e["error"], page_no) for e in result.errors]
             extra_counts, extra_errors = self._write_extra(page, prep, job.progress.get("extra", {}), page_no)
             deleted = mark_deleted(self.integration, stream.model, page.deleted_ids) if page.deleted_ids else 0
+            stream.after_write(self.integration, result, page.deleted_ids)
             records_written.send(sender=JobRun, job=job, integration=self.integration,
                                  model=resolve_model(stream.model), result=result, deleted_ids=page.deleted_ids)
             if page.cursor is not None:

@@ -279,7 +279,7 @@ def _free_port() -> int:
 def redis_server(tmp_path) -> Iterator[ThrowawayRedis]:
     """A throwaway redis-server of the test's own, which the test may stop and start (broker outages)."""
     if shutil.which("redis-server") is None:
-        _require(False, "redis-server binary (apt-get install redis-server)")
+        _require(False, "redis-server binary (apt-get install redis-server)", "redis")
     server = ThrowawayRedis(tmp_path / "redis")
     server.start()
     yield server

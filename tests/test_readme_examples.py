@@ -54,7 +54,7 @@ def test_the_readme_signed_webhook_reaches_the_demo_receiver(live_server, settin
     ({"HUB_BIND": "0.0.0.0:8080"}, ["--bind", "127.0.0.1:9000"], "127.0.0.1:9000"),
 ])
 def test_runhub_binds_to_hub_bind_or_the_flag(monkeypatch, environ, argv, bind):
-    from connectors.management.commands.runhub import Command
+    from config.management.commands.runhub import Command
 
     monkeypatch.delenv("HUB_BIND", raising=False)
     for name, value in environ.items():

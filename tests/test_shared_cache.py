@@ -59,11 +59,11 @@ def test_the_embedded_cache_is_shared_and_its_add_and_incr_are_atomic_across_pro
     assert sorted(_run_all(cache_dir, [race.format(at=at)] * 4)) == [False, False, False, True]
 
     # Four processes count 100 requests each: none is lost.
-    count = ("from connectors.sandbox_state import SandboxStore\n"
+    count = ("from sandboxes.state import SandboxStore\n"
              "store = SandboxStore('t', lambda account: {})\n"
              "print(json.dumps([store.count('acct', 'requests') for _ in range(100)][-1]))")
     _run_all(cache_dir, [count] * 4)
-    (total,) = _run_all(cache_dir, ["from connectors.sandbox_state import SandboxStore\n"
+    (total,) = _run_all(cache_dir, ["from sandboxes.state import SandboxStore\n"
                                     "print(json.dumps(SandboxStore('t', lambda a: {}).counter('acct', 'requests')))"])
     assert total == 400
 
@@ -88,19 +88,19 @@ def test_sandboxes_served_by_several_processes_lose_no_update(tmp_path):
 
     cache_dir = tmp_path / "cache"
     at = time.time() + 4
-    stripe = ("import time; from django.test import RequestFactory; from connectors.stripe import sandbox\n"
+    stripe = ("import time; from django.test import RequestFactory; from sandboxes.stripe import sandbox\n"
               f"time.sleep(max(0, {at} - time.time())); rf = RequestFactory()\n"
               "codes = [sandbox.payment_intents(rf.post('/sandbox/stripe/v1/payment_intents', "
               "data='amount=100&currency=usd', content_type='application/x-www-form-urlencoded', "
               "HTTP_AUTHORIZATION='Bearer sk_test_shared')).status_code for _ in range(25)]\n"
               "print(json.dumps(codes))")
-    outbox = ("import time; from notifications import sandbox_kit\n"
+    outbox = ("import time; from sandboxes import messaging as sandbox_kit\n"
               f"time.sleep(max(0, {at} - time.time()))\n"
               "print(json.dumps([sandbox_kit.record('twilio', 'AC1', {'to': '+447911123456'}) for _ in range(25)]))")
     results = _run_all(cache_dir, [stripe] * 3 + [outbox] * 3)
     assert all(code == 200 for codes in results[:3] for code in codes)
     (intents, messages) = _run_all(cache_dir, [
-        "import hashlib; from connectors.stripe import sandbox\n"
+        "import hashlib; from sandboxes.stripe import sandbox\n"
         "print(json.dumps(len(sandbox._load(hashlib.sha256(b'sk_test_shared').hexdigest()[:24])['intents'])))",
-        "from notifications import sandbox_kit; print(json.dumps(len(sandbox_kit.outbox('twilio', 'AC1'))))"])
+        "from sandboxes import messaging as sandbox_kit; print(json.dumps(len(sandbox_kit.outbox('twilio', 'AC1'))))"])
     assert (intents, messages) == (75, 75)

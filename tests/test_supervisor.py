@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 
-from connectors.management.commands.runhub import Supervisor, hub_commands
+from config.management.commands.runhub import Supervisor, hub_commands
 from tests.conftest import wait_for
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]

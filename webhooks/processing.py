@@ -13,7 +13,6 @@ an exponential backoff with jitter, then ``failed`` with the last error.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -25,6 +24,7 @@ from django.utils import timezone
 from connectors.base import Connector
 from connectors.errors import IgnoredEvent, UnprocessableEvent
 from connectors.registry import get_connector_class
+from integrations.backoff import backoff_delay
 from integrations.models import Direction, Integration, IntegrationLog
 from integrations.redaction import excerpt
 
@@ -42,9 +42,7 @@ def lease_seconds() -> float:
 
 def backoff_seconds(attempt: int) -> float:
     """Exponential backoff with jitter after the ``attempt``-th failed attempt (1-based)."""
-    base, cap = settings.WEBHOOK_RETRY_BACKOFF_BASE, settings.WEBHOOK_RETRY_BACKOFF_MAX
-    delay = min(cap, base * 2 ** max(0, attempt - 1))
-    return delay * random.uniform(0.5, 1.0)  # jitter: retries of a burst do not arrive as a burst
+    return backoff_delay(attempt, base=settings.WEBHOOK_RETRY_BACKOFF_BASE, cap=settings.WEBHOOK_RETRY_BACKOFF_MAX)
 
 
 def due_filter(now: datetime) -> Q:

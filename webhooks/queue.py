@@ -110,10 +110,9 @@ def publish_drain() -> None:
     ``retry=False`` alone is not enough: kombu still retries the connection for seconds, and a sync
     web worker stuck there answers nobody. The sweep queues whatever a failed publish left behind.
     """
-    from config.celery import app
+    from .tasks import drain_events  # tasks imports this module
 
-    from .tasks import drain_events
-
+    app = drain_events.app  # the project's Celery app, without importing config (the layer above)
     options = {**(app.conf.broker_transport_options or {}), "max_retries": 0, "socket_connect_timeout": 0.5}
     with app.connection_for_write(transport_options=options) as conn:
         drain_events.apply_async(retry=False, connection=conn)

@@ -8,12 +8,11 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 
+from connectors import money
 from connectors.base import Connector
 from connectors.errors import ConfigError
+from connectors.gateway import PaymentGateway, PaymentTransaction
 from integrations.models import Integration
-from payments import money
-from payments.gateway import PaymentGateway
-from payments.models import PaymentTransaction
 
 from .schemas import ClickConfig, ClickCredentials
 

@@ -11,19 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import FatalError, IgnoredEvent, RejectedPayload, SignatureError
+from connectors.signatures import split_secrets, verify_standard_webhooks
 from integrations.jsonlimits import JSONTooDeep, loads
+from records.upsert import mark_deleted, upsert_rows
 
 from . import mappers
 
 if TYPE_CHECKING:
-    from webhooks.models import WebhookEvent
+    from connectors.base import StoredEvent
 
     from .client import DemoConnector
 
 
 def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
-    from webhooks.signatures import split_secrets, verify_standard_webhooks
-
     secrets = split_secrets(secret)
     if not secrets:
         raise SignatureError("no webhook secret is configured for this integration")
@@ -41,8 +41,6 @@ def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
 
 
 def _product(connector: DemoConnector, data: dict[str, Any]) -> str:
-    from records.upsert import mark_deleted, upsert_rows
-
     rid = data["id"]
     try:
         raw = connector.http.get_json(f"api/products/{rid}", action="demo.products.get",
@@ -59,8 +57,6 @@ def _product(connector: DemoConnector, data: dict[str, Any]) -> str:
 
 
 def _stock(connector: DemoConnector, data: dict[str, Any]) -> str:
-    from records.upsert import upsert_rows
-
     rid = data["id"]
     body = connector.http.get_json("api/stock", action="demo.stock.get", params={"product_id": rid})
     result = upsert_rows(connector.integration, "records.StockLevel", [mappers.stock_level(r) for r in body["data"]])
@@ -75,7 +71,7 @@ HANDLERS: dict[str, Callable[[DemoConnector, dict[str, Any]], str]] = {
 }
 
 
-def handle(connector: DemoConnector, event: WebhookEvent) -> str:
+def handle(connector: DemoConnector, event: StoredEvent) -> str:
     try:
         payload = loads(bytes(event.body))
         event_type, data = payload["type"], payload["data"]

@@ -6,7 +6,6 @@ licence seats, XML answers with iiko's element names, revisions, invoices by dat
 
 from connectors.registry import register
 
-from . import signals  # noqa: F401 - connects the invoice-lines receiver
 from .client import IikoConnector
 
 register(IikoConnector)

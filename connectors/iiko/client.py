@@ -21,6 +21,7 @@ from django.conf import settings
 
 from connectors.base import Connector
 from connectors.errors import AuthError, ConfigError, ConnectorError, FatalError, TransientError
+from integrations.models import Integration
 
 from . import xmlparse
 from .schemas import IikoConfig, IikoCredentials
@@ -82,8 +83,6 @@ class IikoConnector(Connector):
 
     def _logout_cached(self) -> None:
         """Log out the token still cached (expired by our clock, or refused with a 401) before a new login."""
-        from integrations.models import Integration
-
         cached = Integration.objects.filter(pk=self.integration.pk).values_list("token_cache", flat=True).first()
         if cached and cached.get("access_token"):
             self.release_token(cached)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from connectors.base import RecordRow
 from connectors.errors import MappingError
+from records.upsert import child_rows
 
 from .xmlparse import as_list, first, ref, text
 
@@ -140,8 +141,6 @@ def incoming_invoice(raw: dict[str, Any], tz: ZoneInfo, currency: str) -> Record
 
 def invoice_lines(raw: dict[str, Any]) -> list[RecordRow]:
     """The invoice's items, bound as ``<invoice id>/<num>``."""
-    from records.upsert import child_rows  # not at import: the sandbox runs standalone before Django's setup
-
     lines = []
     for n, item in enumerate(invoice_items(raw), start=1):
         num = int(_decimal(item.get("num")) or n)

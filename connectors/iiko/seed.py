@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from .dataset import password_for
-
-LOGIN = "demo-chain"
+LOGIN = "demo-chain"  # the sandbox answers login L to the password "L-password"
 
 
 def demo_integrations(base: str) -> list[dict]:
@@ -15,7 +13,7 @@ def demo_integrations(base: str) -> list[dict]:
         "provider": "iiko",
         "type": "erp",
         "base_url": f"{base}/sandbox/iiko",
-        "credentials": {"login": LOGIN, "password": password_for(LOGIN)},
+        "credentials": {"login": LOGIN, "password": f"{LOGIN}-password"},
         "config": {"invoice_window_days": 7, "invoice_history_days": 30, "timezone": "Europe/Moscow"},
         "auto_sync_enabled": True,
         "sync_interval_minutes": 60,

@@ -25,6 +25,7 @@ from connectors.base import Page, RecordRow, Stream, SyncContext
 from connectors.errors import MappingError
 
 from . import mappers
+from .lines import drop_stale_invoice_lines
 from .xmlparse import flag, text
 
 if TYPE_CHECKING:
@@ -136,6 +137,9 @@ class InvoiceStream(Stream):
     model = "records.Invoice"
     delete_strategy = "removed_ids"
     depends_on = ("stores", "suppliers", "products")
+
+    def after_write(self, integration: Any, result: Any, deleted_ids: list[str]) -> None:
+        drop_stale_invoice_lines(integration, result, deleted_ids)
 
     def map(self, raw: dict[str, Any]) -> RecordRow:
         # The stream instance is shared by every integration: their settings ride on the record

@@ -12,14 +12,17 @@ from django.conf import settings
 
 from connectors.base import Connector, InboundRequest, WebhookDelivery
 from connectors.errors import AuthError, ConfigError, ConnectorError, FatalError
+from connectors.signatures import split_secrets
+from integrations.models import Integration
+from records.models import Location
+from records.upsert import upsert_rows
 
 from . import mappers, webhooks
 from .schemas import DEFAULT_WEBHOOK_EVENTS, TOKEN_URL, KiotVietConfig, KiotVietCredentials
 from .streams import STREAMS
 
 if TYPE_CHECKING:
-    from integrations.models import Integration
-    from webhooks.models import WebhookEvent
+    from connectors.base import StoredEvent
 
 SCOPES = "PublicApi.Access"
 WEBHOOK_PATH = "/api/webhooks/kiotviet"
@@ -49,7 +52,7 @@ class KiotVietConnector(Connector):
     streams = STREAMS
     rate_limit = (5000, 3600.0)  # KiotViet: 5,000 GET requests per hour
     # KiotViet switches a hook off for good when it answers 400-405: a forgery is stored as rejected
-    # and answered 200, so the genuine hook stays alive (providers.md 1.6).
+    # and answered 200, so the genuine hook stays alive (KiotViet's webhook documentation).
     webhook_reject_status = 200
 
     # --- configuration ---------------------------------------------------------------------------
@@ -128,9 +131,6 @@ class KiotVietConnector(Connector):
         The branch list is read and the new ones upserted. A branch it does not list stays unknown,
         and the record naming it fails with that reason. Returns how many were created.
         """
-        from records.models import Location
-        from records.upsert import upsert_rows
-
         known = set(Location.objects.filter(integration=self.integration, external_id__in=branch_ids)
                     .values_list("external_id", flat=True))
         new = branch_ids - known
@@ -212,8 +212,6 @@ class KiotVietConnector(Connector):
 
     def register_webhooks(self) -> list[dict[str, Any]]:
         """(Re-)register this integration's hooks, one per event type, signed with its webhook secret."""
-        from webhooks.signatures import split_secrets
-
         secrets = split_secrets(self.integration.webhook_secret)
         if not secrets:
             raise ConfigError("set a webhook secret first: KiotViet signs events with it")
@@ -233,5 +231,5 @@ class KiotVietConnector(Connector):
     def verify_webhook(self, request: InboundRequest, secret: str) -> WebhookDelivery:
         return webhooks.verify(request, secret)
 
-    def handle_webhook(self, event: WebhookEvent) -> str:
+    def handle_webhook(self, event: StoredEvent) -> str:
         return webhooks.handle(self, event)

@@ -2,8 +2,9 @@
 
 Relations are upserted by external id, so a re-sync never duplicates them; this removes the ones
 the product's latest version no longer lists. It runs for products whose payload changed (an
-unchanged product has unchanged relations): after each sync page, inside its transaction (the
-``records_written`` signal comes after the page's relations were written), and after a webhook.
+unchanged product has unchanged relations): after each sync page, inside its transaction (the runner
+calls the products stream's ``after_write`` hook once the page's relations were written), and after a
+webhook.
 """
 
 from __future__ import annotations
@@ -11,21 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.dispatch import receiver
-
 from connectors.errors import MappingError
-from syncjobs.signals import records_written
+from records.models import Product, ProductRelation
+from records.upsert import mark_deleted
 
 from . import mappers
-
-PROVIDER = "kiotviet"
 
 
 def drop_stale_relations(integration: Any, product_external_ids: Iterable[str]) -> int:
     """Soft-delete live relations of these products that their stored payload no longer yields."""
-    from records.models import Product, ProductRelation
-    from records.upsert import mark_deleted
-
     wanted = list(dict.fromkeys(product_external_ids))
     if not wanted:
         return 0
@@ -41,11 +36,3 @@ def drop_stale_relations(integration: Any, product_external_ids: Iterable[str]) 
     stale = (ProductRelation.objects.filter(integration=integration, product_id__in=pks, deleted_at__isnull=True)
              .exclude(external_id__in=current).values_list("external_id", flat=True))
     return mark_deleted(integration, ProductRelation, list(stale)) if "*" not in current else 0
-
-
-@receiver(records_written, dispatch_uid="kiotviet.stale_relations")
-def _after_sync_page(sender: Any, job: Any, integration: Any, model: type, result: Any, **kwargs: Any) -> None:
-    from records.models import Product
-
-    if integration.provider == PROVIDER and model is Product and result.updated_ids:
-        drop_stale_relations(integration, result.updated_ids)

@@ -31,9 +31,9 @@ from typing import Any
 
 from connectors.base import Page, RecordRow, Stream, SyncContext
 from connectors.errors import FatalError, MappingError
-from syncjobs.prefetch import prefetched
 
 from . import mappers
+from .relations import drop_stale_relations
 
 FLOOR = "2000-01-01T00:00:00"
 MALFORMED_RETRIES = 2
@@ -108,8 +108,10 @@ class KiotVietStream(Stream):
         return kv_format(kv_time(cursor["since"]) - timedelta(seconds=overlap)), {}
 
     def read(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> Iterator[Page]:
-        pages = self.pages(ctx, cursor, full)
-        return prefetched(self, pages) if ctx.config.get("prefetch", True) else pages
+        return self.pages(ctx, cursor, full)
+
+    def wants_prefetch(self, ctx: SyncContext) -> bool:
+        return bool(ctx.config.get("prefetch", True))
 
     def pages(self, ctx: SyncContext, cursor: dict[str, Any] | None, full: bool) -> Iterator[Page]:
         """Keyset reading on ``lastModifiedFrom``, right whether KiotViet treats it as inclusive or not.
@@ -179,6 +181,11 @@ class KiotVietStream(Stream):
 
 class ProductStream(KiotVietStream):
     """Products with price books, serials, batches, warranties; a combo's formula from its detail."""
+
+    def after_write(self, integration: Any, result: Any, deleted_ids: list[str]) -> None:
+        # A changed product may have lost relations (an attribute, a price-book price): drop those.
+        if result.updated_ids:
+            drop_stale_relations(integration, result.updated_ids)
 
     def page(self, ctx: SyncContext, records: list[Any], cursor: dict[str, Any]) -> Page:
         mapping = {k: ctx.config.get(k) for k in ("price_book_id", "brand_attribute", "default_category")}

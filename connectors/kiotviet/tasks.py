@@ -13,6 +13,10 @@ from typing import Any
 from celery import shared_task
 
 from connectors.errors import ConnectorError
+from connectors.registry import get_connector_class
+from integrations.models import Direction, Integration, IntegrationLog
+from integrations.redaction import redact_text
+from records.models import Product
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +25,6 @@ WEBHOOKS_RESULT = "kiotviet.webhooks.result"
 
 
 def _record(integration, action: str, ok: bool, message: str, details: Any = None) -> dict[str, Any]:
-    from integrations.models import Direction, IntegrationLog
-    from integrations.redaction import redact_text
-
     secrets = tuple(v for v in (integration.credentials or {}).values() if isinstance(v, str) and len(v) >= 4)
     message = redact_text(message, secrets)[:2000]
     IntegrationLog.objects.create(
@@ -38,9 +39,6 @@ def _record(integration, action: str, ok: bool, message: str, details: Any = Non
 
 def push_product_now(integration, product) -> dict[str, Any]:
     """Push one of our products; on a create, bind a hub-native product to the new KiotViet id."""
-    from connectors.registry import get_connector_class
-    from records.models import Product
-
     connector = get_connector_class(integration.provider)(integration)
     try:
         external_id = connector.push("products", product)
@@ -56,9 +54,6 @@ def push_product_now(integration, product) -> dict[str, Any]:
 
 @shared_task(name="connectors.kiotviet.push_product")
 def push_product(integration_id: int, product_id: int) -> dict[str, Any] | None:
-    from integrations.models import Integration
-    from records.models import Product
-
     integration = Integration.objects.filter(pk=integration_id).first()
     if integration is None:
         return None
@@ -70,9 +65,6 @@ def push_product(integration_id: int, product_id: int) -> dict[str, Any] | None:
 
 @shared_task(name="connectors.kiotviet.webhooks")
 def manage_webhooks(integration_id: int, register: bool = True) -> dict[str, Any] | None:
-    from connectors.registry import get_connector_class
-    from integrations.models import Integration
-
     integration = Integration.objects.filter(pk=integration_id).first()
     if integration is None:
         return None

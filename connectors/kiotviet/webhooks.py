@@ -1,9 +1,5 @@
-"""KiotViet webhooks: a tolerant ``X-Hub-Signature`` check; events re-read the entity from the API.
-
-KiotViet signs the raw body with HMAC-SHA256 keyed by the Secret given at registration and sends it
-in ``X-Hub-Signature``. What is not confirmed (providers.md 1.6) is tolerated: an optional
-``sha256=``/``sha1=`` prefix, a hex or Base64 digest, and the key as registered or Base64-decoded.
-Every candidate is compared in constant time. The payload is PascalCase:
+"""KiotViet webhooks: the ``X-Hub-Signature`` check (``connectors.signatures.HUB_SIGNATURE``, tolerant of
+what KiotViet's documentation leaves open); events re-read the entity from the API. The payload is PascalCase:
 ``{"Id", "Attempt", "Notifications": [{"Action": "product.update.<n>", "Data": [...]}]}``.
 
 No ordering is promised, so an event only says *which* records changed: the handler reads their
@@ -12,80 +8,26 @@ current state from the REST API and writes that (a 404 means the record is gone)
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import InboundRequest, WebhookDelivery
-from connectors.errors import FatalError, IgnoredEvent, RejectedPayload, SignatureError
+from connectors.errors import FatalError, IgnoredEvent, RejectedPayload
+from connectors.signatures import HUB_SIGNATURE, split_secrets
 from integrations.jsonlimits import JSONTooDeep, loads
+from records.upsert import mark_deleted, upsert_rows
 
 from . import mappers
 from .relations import drop_stale_relations
 
 if TYPE_CHECKING:
-    from webhooks.models import WebhookEvent
+    from connectors.base import StoredEvent
 
     from .client import KiotVietConnector
 
-SIGNATURE_HEADER = "x-hub-signature"
-ALGORITHMS = {"sha256": hashlib.sha256, "sha1": hashlib.sha1}
-
-
-def _keys(secret: str) -> list[bytes]:
-    keys = [secret.encode()]
-    try:
-        decoded = base64.b64decode(secret, validate=True)
-    except (binascii.Error, ValueError):
-        decoded = b""
-    if decoded and decoded not in keys:
-        keys.append(decoded)
-    return keys
-
-
-def _digests(header: str) -> tuple[list[bytes], list[str]]:
-    """(candidate digests, algorithms to try) from the header value."""
-    value = header.strip()
-    algorithms = ["sha256"]
-    prefix, sep, rest = value.partition("=")
-    if sep and prefix.lower() in ALGORITHMS and rest:
-        algorithms, value = [prefix.lower()], rest
-    out = []
-    try:
-        out.append(bytes.fromhex(value))
-    except ValueError:
-        pass
-    try:
-        out.append(base64.b64decode(value, validate=True))
-    except (binascii.Error, ValueError):
-        pass
-    return [d for d in out if d], algorithms
-
 
 def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
-    from webhooks.signatures import split_secrets
-
-    secrets = split_secrets(secret)
-    if not secrets:
-        raise SignatureError("no webhook secret is configured for this integration")
-    header = request.headers.get(SIGNATURE_HEADER, "")
-    if not header:
-        raise SignatureError(f"missing {SIGNATURE_HEADER} header")
-    digests, algorithms = _digests(header)
-    if not digests:
-        raise SignatureError(f"{SIGNATURE_HEADER} is neither hex nor Base64")
-    matched = False
-    for candidate in secrets:  # several secrets during a rotation
-        for key in _keys(candidate):
-            for algorithm in algorithms:
-                expected = hmac.new(key, request.body, ALGORITHMS[algorithm]).digest()
-                for digest in digests:
-                    matched |= hmac.compare_digest(expected, digest)
-    if not matched:
-        raise SignatureError("signature does not match the body")
+    HUB_SIGNATURE.verify(request.headers, request.body, split_secrets(secret))
     try:
         payload = loads(request.body)
     except JSONTooDeep as exc:
@@ -127,8 +69,6 @@ def _read(connector: KiotVietConnector, path: str, action: str) -> dict[str, Any
 
 
 def _upsert(connector: KiotVietConnector, model: str, rows: list) -> str:
-    from records.upsert import upsert_rows
-
     result = upsert_rows(connector.integration, model, rows)
     if result.failed:
         raise FatalError(f"{model}: {result.errors[0]['external_id']}: {result.errors[0]['error']}")
@@ -136,8 +76,6 @@ def _upsert(connector: KiotVietConnector, model: str, rows: list) -> str:
 
 
 def _products(connector: KiotVietConnector, ids: list[str]) -> str:
-    from records.upsert import mark_deleted
-
     outcomes = []
     for rid in ids:
         raw = _read(connector, f"products/{rid}", "kiotviet.products.get")
@@ -176,8 +114,6 @@ def _stock(connector: KiotVietConnector, ids: list[str]) -> str:
 
 def _simple(path: str, model: str, mapper: Callable[[dict[str, Any]], Any]) -> Callable[..., str]:
     def handle(connector: KiotVietConnector, ids: list[str]) -> str:
-        from records.upsert import mark_deleted
-
         outcomes = []
         for rid in ids:
             raw = _read(connector, f"{path}/{rid}", f"kiotviet.{path}.get")
@@ -204,7 +140,7 @@ HANDLERS: dict[str, Callable[[KiotVietConnector, list[str]], str]] = {
 }
 
 
-def handle(connector: KiotVietConnector, event: WebhookEvent) -> str:
+def handle(connector: KiotVietConnector, event: StoredEvent) -> str:
     try:
         payload = loads(bytes(event.body))
         notifications = payload["Notifications"]

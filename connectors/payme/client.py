@@ -9,12 +9,11 @@ from django.urls import reverse
 
 from connectors.base import Connector
 from connectors.errors import ConfigError
+from connectors.gateway import PaymentGateway, PaymentTransaction
 from integrations.models import Integration
-from payments.gateway import PaymentGateway
-from payments.models import PaymentTransaction
 
 from .checkout import checkout_url
-from .merchant import account_field
+from .gateway import account_field
 from .schemas import PaymeConfig, PaymeCredentials
 
 

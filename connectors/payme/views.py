@@ -1,6 +1,6 @@
 """POST api/payments/payme/<key>: Payme's JSON-RPC calls for one integration, answered synchronously.
 
-Stored first (payments.callbacks), then: parse (-32700), auth (-32504), request shape (-32600),
+Stored first (``ledger().receive``), then: parse (-32700), auth (-32504), request shape (-32600),
 method (-32601), and the method itself. Always HTTP 200 with a JSON-RPC body echoing ``id``.
 """
 
@@ -14,11 +14,11 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from connectors.gateway import ledger
 from integrations.jsonlimits import loads
 from integrations.models import IntegrationStatus
-from payments import callbacks
 
-from . import merchant
+from . import gateway
 from .errors import (
     INSUFFICIENT_PRIVILEGE,
     INVALID_REQUEST,
@@ -53,8 +53,8 @@ def _stored_body(raw: bytes, payload: Any) -> bytes:
 def rpc(request: HttpRequest, key: str) -> HttpResponse:
     if request.method != "POST":
         return JsonResponse(_reply(None, error=PaymeError(INVALID_REQUEST)), status=405)
-    integration = callbacks.integration_for(key, PROVIDER)
-    raw = callbacks.read_body(request)
+    integration = ledger().integration_for(key, PROVIDER)
+    raw = ledger().read_body(request)
     try:
         payload = loads(raw)  # JSON nested too deep is a ValueError too: a parse error
     except ValueError:
@@ -65,7 +65,7 @@ def rpc(request: HttpRequest, key: str) -> HttpResponse:
         request_id = payload.get("id") if isinstance(payload, dict) else None
         return JsonResponse(_reply(request_id, error=PaymeError(INSUFFICIENT_PRIVILEGE)))
     try:
-        callback = callbacks.receive(request, key, PROVIDER, integration, _stored_body(raw, payload))
+        callback = ledger().receive(request, key, PROVIDER, integration, _stored_body(raw, payload))
     except DatabaseError:
         log.exception("payme call could not be stored")
         request_id = payload.get("id") if isinstance(payload, dict) else None
@@ -76,14 +76,14 @@ def rpc(request: HttpRequest, key: str) -> HttpResponse:
     try:
         if not isinstance(payload, dict):
             raise PaymeError(PARSE_ERROR)
-        if not merchant.authorized(request.META.get("HTTP_AUTHORIZATION", ""), integration):
+        if not gateway.authorized(request.META.get("HTTP_AUTHORIZATION", ""), integration):
             raise PaymeError(INSUFFICIENT_PRIVILEGE)
         if integration.status == IntegrationStatus.INACTIVE:
             raise PaymeError(SYSTEM_ERROR, "integration inactive")
         params = payload.get("params")
         if not method or not isinstance(params, dict):
             raise PaymeError(INVALID_REQUEST)
-        handler = merchant.METHODS.get(method)
+        handler = gateway.METHODS.get(method)
         if handler is None:
             raise PaymeError(METHOD_NOT_FOUND, method[:64])
         result, tx = handler(integration, params)
@@ -95,7 +95,7 @@ def rpc(request: HttpRequest, key: str) -> HttpResponse:
         log.exception("payme %s failed for integration %s", method, integration.pk)
         body, code = _reply(request_id, error=PaymeError(SYSTEM_ERROR)), SYSTEM_ERROR
     try:
-        callbacks.answer(callback, body, method=method or "?", error_code=code, tx=tx)
+        ledger().answer(callback, body, method=method or "?", error_code=code, tx=tx)
     except DatabaseError:
         log.exception("payme answer could not be recorded (callback %s)", callback.pk)
     return JsonResponse(body, json_dumps_params={"ensure_ascii": False})

@@ -14,12 +14,12 @@ from django.db import transaction
 
 from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import IgnoredEvent, RejectedPayload, SignatureError
+from connectors.gateway import PaymentState, PaymentTransaction, ledger
+from connectors.signatures import split_secrets, verify_stripe
 from integrations.jsonlimits import JSONTooDeep, loads
-from payments import services
-from payments.models import PaymentState, PaymentTransaction
 
 if TYPE_CHECKING:
-    from webhooks.models import WebhookEvent
+    from connectors.base import StoredEvent
 
     from .client import StripeConnector
 
@@ -36,8 +36,6 @@ INTENT_STATES = {
 
 
 def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
-    from webhooks.signatures import split_secrets, verify_stripe
-
     secrets = split_secrets(secret)
     if not secrets:
         raise SignatureError("no webhook secret is configured for this integration")
@@ -73,14 +71,14 @@ def apply_intent(tx_id: int, intent: dict[str, Any], *, source: str) -> bool:
     elif new_state == PaymentState.CANCELLED:
         reason = str(intent.get("cancellation_reason") or "canceled")
     with transaction.atomic():
-        tx = PaymentTransaction.objects.select_for_update().get(pk=tx_id)
+        tx = ledger().transactions().select_for_update().get(pk=tx_id)
         extra = {"gateway_transaction_id": intent["id"]} if not tx.gateway_transaction_id else None
-        return services.transition(tx, new_state, source=source, gateway_state=str(intent.get("status")),
+        return ledger().transition(tx, new_state, source=source, gateway_state=str(intent.get("status")),
                                    reason=reason, raw=intent, extra_fields=extra)
 
 
 def _find(connector: StripeConnector, intent_id: str, metadata: dict[str, Any]) -> PaymentTransaction:
-    qs = PaymentTransaction.objects.filter(integration=connector.integration)
+    qs = ledger().transactions().filter(integration=connector.integration)
     tx = qs.filter(gateway_transaction_id=intent_id).first() if intent_id else None
     if tx is None and str((metadata or {}).get("hub_payment_id", "")).isdigit():
         # The webhook may arrive before our create call has recorded the PaymentIntent id.
@@ -103,7 +101,7 @@ def _charge_refunded(connector: StripeConnector, obj: dict[str, Any]) -> str:
     refunded = obj.get("amount_refunded")
     if isinstance(refunded, bool) or not isinstance(refunded, int):
         raise IgnoredEvent("charge.refunded without amount_refunded")
-    tx = services.apply_refund(tx.pk, refunded, source="stripe.webhook", raw=obj)
+    tx = ledger().apply_refund(tx.pk, refunded, source="stripe.webhook", raw=obj)
     return f"payment {tx.pk}: {tx.refunded_amount} refunded, {tx.state}"
 
 
@@ -119,7 +117,7 @@ HANDLERS: dict[str, Callable[[StripeConnector, dict[str, Any]], str]] = {
 }
 
 
-def handle(connector: StripeConnector, event: WebhookEvent) -> str:
+def handle(connector: StripeConnector, event: StoredEvent) -> str:
     try:
         payload = loads(bytes(event.body))
         event_type, obj = payload["type"], payload["data"]["object"]

@@ -76,7 +76,7 @@ class Sandbox:
         self.base = base
 
     def control(self, client_id: str, action: str, **body: Any) -> dict[str, Any]:
-        from connectors.demo.dataset import account_secret
+        from sandboxes.demo.dataset import account_secret
 
         resp = requests.post(f"{self.base}/_control", timeout=30, json={
             "client_id": client_id, "client_secret": account_secret(client_id), "action": action, **body})
@@ -93,7 +93,7 @@ def sandbox(live_server) -> Sandbox:
 def demo(sandbox, make_integration, request):
     """``demo(client_id, sizes=..., **integration fields)`` -> a DemoConnector on the live sandbox."""
     from connectors.demo import DemoConnector
-    from connectors.demo.dataset import credentials_for
+    from sandboxes.demo.dataset import credentials_for
 
     def make(client_id: str | None = None, sizes: dict[str, int] | None = None, **extra: Any) -> DemoConnector:
         client_id = client_id or f"acct-{request.node.name[:40]}"

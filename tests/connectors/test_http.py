@@ -84,12 +84,13 @@ def test_retry_after_as_seconds_or_http_date():
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
 
 
-def test_backoff_is_full_jitter_and_capped(settings):
+def test_backoff_is_the_hubs_policy_jittered_and_capped(settings):
     settings.CONNECTOR_HTTP_BACKOFF_BASE = 1.0
     settings.CONNECTOR_HTTP_BACKOFF_MAX = 4.0
     delays = [backoff_delay(10) for _ in range(200)]
-    assert all(0 <= d <= 4.0 for d in delays)
-    assert min(delays) < 1.0 < max(delays)  # spread over the whole window, not a fixed step
+    assert all(2.0 <= d <= 4.0 for d in delays)  # capped, and at least half the step
+    assert min(delays) < 3.0 < max(delays)  # spread over the window, not a fixed step
+    assert all(0.5 <= backoff_delay(0) <= 1.0 for _ in range(50))  # the first retry waits about one base
 
 
 def test_post_is_not_retried_after_a_500(server, scripted):

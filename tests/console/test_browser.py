@@ -18,9 +18,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from connectors.demo.dataset import credentials_for
 from integrations.models import Integration, IntegrationLog
 from records.models import Product
+from sandboxes.demo.dataset import credentials_for
 from syncjobs.models import SyncJob
 from syncjobs.services import start_sync
 from tests.conftest import wait_for

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.payme import merchant
+from connectors.payme import gateway as merchant
 from payments.models import PaymentState, PaymentStateChange, PaymentTransaction
 from tests.payments.helpers import click_fields, click_integration, open_payment, payme_auth, payme_integration
 
@@ -102,8 +102,8 @@ def test_one_stripe_event_delivered_many_times_at_once_is_stored_and_processed_o
     import json
     import time
 
-    from connectors.stripe.sandbox import stripe_signature
     from integrations.models import Integration
+    from sandboxes.stripe.sandbox import stripe_signature
     from webhooks.models import WebhookEvent
     from webhooks.processing import process_batch
 

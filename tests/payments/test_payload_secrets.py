@@ -11,9 +11,9 @@ import pytest
 
 from connectors.base import strip_payload_secrets
 from connectors.stripe.client import StripeConnector
-from connectors.stripe.sandbox import stripe_signature
 from integrations.models import IntegrationLog
 from payments.models import GatewayCallback, PaymentStateChange, PaymentTransaction
+from sandboxes.stripe.sandbox import stripe_signature
 from tests.payments.conftest import WHSEC
 from webhooks.models import WebhookEvent
 from webhooks.processing import process_batch

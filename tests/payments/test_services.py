@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
-from payments import money, services
+from connectors import money
+from payments import services
 from payments.models import AppendOnlyError, PaymentState, PaymentStateChange, PaymentTransaction
 from payments.signals import payment_state_changed
 from tests.payments.helpers import click_integration

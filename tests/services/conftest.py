@@ -111,13 +111,13 @@ def _listening(port: int) -> bool:
 @pytest.fixture
 def rabbitmq() -> str:
     """The machine's RabbitMQ (skipped when absent on a developer machine, a failure under CI=true)."""
-    _require(_listening(5672), "RabbitMQ on 127.0.0.1:5672")
+    _require(_listening(5672), "RabbitMQ on 127.0.0.1:5672", "rabbitmq")
     return RABBITMQ_URL
 
 
 @pytest.fixture
 def own_redis(tmp_path) -> Iterator[RedisProcess]:
-    _require(bool(shutil.which("redis-server")), "the redis-server binary (broker-outage test)")
+    _require(bool(shutil.which("redis-server")), "the redis-server binary (broker-outage test)", "redis")
     server = RedisProcess(tmp_path)
     server.start()
     yield server

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
+from connectors.messaging import Outgoing
 from integrations.models import Integration
-from notifications.providers import Outgoing
 
 
 def control(live_server, provider: str, account: str, **body) -> dict:

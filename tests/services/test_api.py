@@ -270,4 +270,5 @@ def test_test_file_with_content_base64_not_a_string_is_a_400(org, api, settings,
     settings.STORAGES = {**settings.STORAGES, "hub_files": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}}}
     resp = api.post("/api/integrations/test/file", {"name": "a.txt", "content_base64": value}, format="json")
-    assert resp.status_code == 400 and resp.json()["details"]["content_base64"]  # the services error shape
+    # The services routes answer in the services API document's error shape (details beside "error").
+    assert resp.status_code == 400 and resp.json()["details"]["content_base64"]

@@ -73,9 +73,9 @@ def test_an_event_reaches_redis_streams_after_the_commit(worker, org, api_client
 def test_a_sync_publishes_its_record_and_finish_events_once(worker, org, api_client_for, live_server, settings):
     import redis
 
-    from connectors.demo.dataset import credentials_for
     from integrations.models import Integration
     from records.models import Product
+    from sandboxes.demo.dataset import credentials_for
     from syncjobs.models import SyncJob
 
     stream = f"hub-e2e-sync-{uuid.uuid4().hex[:8]}"

@@ -9,10 +9,10 @@ import uuid
 import pytest
 from django.db import transaction
 
+from connectors.signatures import STANDARD_WEBHOOKS
 from events import dispatch, schemas
 from events.models import DeliveryStatus, Destination, EventDelivery, OutboxEvent
 from events.outbox import NewEvent, emit
-from webhooks.signatures import STANDARD_WEBHOOKS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

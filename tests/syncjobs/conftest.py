@@ -7,7 +7,7 @@ import uuid
 import pytest
 import requests
 
-from connectors.demo.dataset import credentials_for
+from sandboxes.demo.dataset import credentials_for
 
 # Small accounts keep every sync a handful of pages.
 SIZES = {"locations": 2, "categories": 4, "products": 45, "customers": 3, "orders": 3}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -62,8 +63,11 @@ def test_reaper_retries_running_jobs_with_a_stale_heartbeat_then_fails_them(idle
     alive.refresh_from_db()
     # Attempt 1 of 2 died with its worker: pending again, with its next try visible, and queued.
     assert (lost.status, lost.error_kind, lost.attempts) == (JobStatus.PENDING, "worker_lost", 1)
-    assert timedelta(seconds=29) < lost.next_retry_at - now < timedelta(seconds=31)
-    assert "retrying in 30.0 s" in lost.error_message
+    # The hub's backoff policy: half to all of the first step (SYNC_RETRY_BACKOFF_SECONDS).
+    wait = (lost.next_retry_at - now).total_seconds()
+    assert 14 < wait < 31
+    said = re.search(r"retrying in ([\d.]+) s", lost.error_message)
+    assert said and abs(float(said.group(1)) - wait) < 1.5
     assert sync_queue() == [lost.pk]
     assert alive.status == JobStatus.RUNNING
     assert IntegrationLog.objects.filter(sync_job_id=lost.pk, action="sync.retrying").exists()

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.models import Integration
-from webhooks import lookup
-from webhooks.signatures import (
+from connectors.signatures import (
     sign_github,
     sign_hmac_sha256_base64,
     sign_hmac_sha256_hex,
     sign_standard_webhooks,
     sign_stripe,
 )
+from integrations.models import Integration
+from webhooks import lookup
 
 from .security import Sender
 

@@ -38,7 +38,7 @@ def test_every_way_the_hub_starts_gunicorn_uses_the_masking_config():
     assert "python:config.gunicorn_conf" in compose_web_command()
     cmd = re.search(r"^CMD (.*)$", (ROOT / "Dockerfile").read_text(), re.MULTILINE).group(1)
     assert "python:config.gunicorn_conf" in cmd
-    assert '"python:config.gunicorn_conf"' in (ROOT / "connectors/management/commands/runhub.py").read_text()
+    assert '"python:config.gunicorn_conf"' in (ROOT / "config/management/commands/runhub.py").read_text()
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ import uuid
 
 import pytest
 
-from connectors.stripe.sandbox import stripe_signature
+from connectors.signatures import sign_standard_webhooks
 from integrations.jsonlimits import MAX_DEPTH
 from integrations.models import Integration, IntegrationLog
+from sandboxes.stripe.sandbox import stripe_signature
 from webhooks.models import EventStatus, WebhookEvent
 from webhooks.processing import process_batch
-from webhooks.signatures import sign_standard_webhooks
 
 from .conftest import STANDARD_SECRET
 

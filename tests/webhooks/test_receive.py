@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import requests
 
+from connectors.signatures import sign_hmac_sha256_hex
 from integrations.models import IntegrationLog, IntegrationStatus
 from webhooks.models import EventStatus, WebhookEvent
 from webhooks.processing import process_batch
-from webhooks.signatures import sign_hmac_sha256_hex
 
 from .security import sample_body
 
-FIXTURES = Path(__file__).resolve().parents[2] / "connectors" / "webhook" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "connectors" / "generic_webhook" / "fixtures"
 pytestmark = pytest.mark.django_db
 
 

@@ -174,7 +174,7 @@ def test_sandbox_webhooks_verify_and_tampering_is_refused(demo, sandbox, capture
 
 
 def test_signed_payload_that_is_not_an_event_is_rejected(demo):
-    from webhooks.signatures import sign_standard_webhooks
+    from connectors.signatures import sign_standard_webhooks
 
     body = b'{"hello": "world"}'
     headers = sign_standard_webhooks("msg_1", int(time.time()), body, WEBHOOK_SECRET)

@@ -7,9 +7,9 @@ import time
 import pytest
 import requests
 
-from connectors.demo.dataset import account_secret
 from connectors.errors import AuthError, FatalError, RateLimitedError, TransientError
 from integrations.models import IntegrationLog
+from sandboxes.demo.dataset import account_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -238,7 +238,7 @@ def test_state_is_shared_by_every_process_serving_the_sandbox(sandbox, settings,
         port = s.getsockname()[1]
     env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "SECRET_KEY": settings.SECRET_KEY, "DEBUG": "true"}
     log = (tmp_path / "sandbox.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "connectors.demo.sandbox", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "sandboxes.demo.sandbox", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     other = f"http://127.0.0.1:{port}"
     try:

@@ -10,10 +10,10 @@ import pytest
 
 from connectors.base import InboundRequest
 from connectors.errors import IgnoredEvent
+from connectors.signatures import sign_standard_webhooks
 from records.models import Product, StockLevel
 from tests.connectors.conftest import WEBHOOK_SECRET
 from tests.connectors.demo.test_connector import SIZES, sync
-from webhooks.signatures import sign_standard_webhooks
 
 pytestmark = pytest.mark.django_db
 

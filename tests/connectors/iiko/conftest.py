@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.iiko.dataset import password_for
+from sandboxes.iiko.dataset import password_for
 
 SIZES = {"restaurants": 3, "stores": 5, "suppliers": 7, "groups": 4, "products": 25, "invoices": 12, "lines": 3,
          "invoice_days": 10}

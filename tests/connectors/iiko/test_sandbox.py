@@ -8,8 +8,8 @@ import time
 import pytest
 import requests
 
-from connectors.iiko.dataset import LICENCE_MODULE
 from connectors.iiko.xmlparse import parse_list
+from sandboxes.iiko.dataset import LICENCE_MODULE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 

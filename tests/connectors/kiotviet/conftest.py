@@ -15,7 +15,7 @@ class KvSandbox:
         self.base = base
 
     def control(self, connector, action: str, **body: Any) -> dict[str, Any]:
-        from connectors.kiotviet.dataset import client_secret_for
+        from sandboxes.kiotviet.dataset import client_secret_for
 
         creds = connector.integration.credentials
         resp = requests.post(f"{self.base}/_control", timeout=30, json={
@@ -34,8 +34,8 @@ def kv_sandbox(live_server) -> KvSandbox:
 def kv(kv_sandbox, org, request):
     """``kv(retailer, sizes=..., org=..., **integration fields)`` -> a KiotVietConnector on the live sandbox."""
     from connectors.kiotviet import KiotVietConnector
-    from connectors.kiotviet.dataset import client_secret_for
     from integrations.models import Integration
+    from sandboxes.kiotviet.dataset import client_secret_for
 
     def make(retailer: str | None = None, sizes: dict[str, int] | None = None, organization=None,
              config: dict[str, Any] | None = None, **extra: Any) -> KiotVietConnector:

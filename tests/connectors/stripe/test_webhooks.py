@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.stripe.sandbox import stripe_signature
 from payments.models import PaymentState, PaymentTransaction
+from sandboxes.stripe.sandbox import stripe_signature
 from tests.webhooks.security import Sender, WebhookSecurityContract
 from webhooks.models import EventStatus, WebhookEvent
 from webhooks.processing import process_batch

@@ -37,8 +37,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-from connectors.click.shop import sign  # noqa: E402
-from connectors.payme.merchant import now_ms  # noqa: E402
+from connectors.click.gateway import sign  # noqa: E402
+from connectors.payme.gateway import now_ms  # noqa: E402
 from integrations.models import Integration, Organization  # noqa: E402
 from payments import services  # noqa: E402
 

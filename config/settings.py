@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "integrations",
+    "integrations_api",  # the integrations' API, admin and seed-route aliases (above the ground)
     "connectors",
     "records",
     "syncjobs",

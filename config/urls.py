@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 import events.urls
 import files.urls
 import health.urls
-import integrations.urls
+import integrations_api.urls
 import notifications.urls
 import payments.urls
 import records.urls
@@ -30,7 +30,7 @@ def healthz(request):
 def _api_v1() -> list:
     """Each app's router and plain API views, all under /api/v1/."""
     routes: list = []
-    for module in (integrations.urls, syncjobs.urls, webhooks.urls, records.urls, payments.urls,
+    for module in (integrations_api.urls, syncjobs.urls, webhooks.urls, records.urls, payments.urls,
                    notifications.urls, events.urls, files.urls):
         routes += module.router.urls + getattr(module, "api_urlpatterns", [])
     return routes
@@ -45,7 +45,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include(_api_v1())),
     path("", include("connectors.routes")),  # each connector package's own urls.py (protocol endpoints)
-    path("", include("integrations.aliases")),  # each connector package's aliases.py (seed routes)
+    path("", include("integrations_api.aliases")),  # each connector package's aliases.py (seed routes)
     *webhooks.urls.urlpatterns,  # POST /api/webhooks/receive/<key>
     *payments.urls.urlpatterns,
     *health.urls.urlpatterns,  # /api/integrations/status|health|services|metrics|test/..., /metrics

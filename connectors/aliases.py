@@ -3,7 +3,7 @@
 Some providers' first clients were built against their own route layout (KiotViet's
 ``/api/integrations/kiotviet/...``, iiko's ``/api/v1/accounts/{id}/integrations/iiko/...``). A
 provider package describes those routes in its ``aliases.py`` (``ALIASES``, an :class:`AliasMap`)
-and nothing else: the views are the generic ones in ``integrations/aliases.py``, with the same
+and nothing else: the views are the generic ones in ``integrations_api/aliases.py``, with the same
 authentication, roles, organization scoping, error envelope and ``?wait=`` handling as ``/api/v1/``.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# The generic views an alias can stand for (integrations/aliases.py serves each).
+# The generic views an alias can stand for (integrations_api/aliases.py serves each).
 View = Literal[
     "config",  # GET / POST (create) / PUT (partial update) / DELETE the organization's integration
     "sync-config",  # PUT the schedule and field mapping only

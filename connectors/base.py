@@ -21,11 +21,12 @@ from rest_framework import serializers
 
 from records.rows import RecordRow
 
+from .errors import IgnoredEvent, SignatureError
+from .http import HttpClient
+
 if TYPE_CHECKING:
     from integrations.models import Integration
     from records.upsert import UpsertResult
-
-    from .http import HttpClient
 
 
 class StoredEvent(Protocol):
@@ -142,8 +143,6 @@ class Connector:
     webhook_reject_status: ClassVar[int | None] = None
 
     def __init__(self, integration: Integration):
-        from .http import HttpClient
-
         self.integration = integration
         self.http = HttpClient(integration, self)
 
@@ -192,6 +191,10 @@ class Connector:
     def release_token(self, token: dict[str, Any]) -> None:
         """Give a token back (providers whose tokens hold a licence seat). Default: nothing."""
 
+    def releases_tokens(self) -> bool:
+        """Whether this connector gives tokens back (it implements ``release_token``)."""
+        return type(self).release_token is not Connector.release_token
+
     # --- operations ------------------------------------------------------------------------
     def test_connection(self) -> str:
         """Prove the credentials work (e.g. obtain a token and read one page); return a message."""
@@ -214,8 +217,6 @@ class Connector:
 
     def verify_webhook(self, request: InboundRequest, secret: str) -> WebhookDelivery:
         """Check the signature on the raw bytes; raise SignatureError / RejectedPayload."""
-        from .errors import SignatureError
-
         raise SignatureError(f"{self.display_name} does not accept webhooks")
 
     def handle_webhook(self, event: StoredEvent) -> str:
@@ -223,6 +224,4 @@ class Connector:
 
         Raise IgnoredEvent for a plausible event we do not handle, ConnectorError to retry.
         """
-        from .errors import IgnoredEvent
-
         raise IgnoredEvent(f"{event.event_type or 'event'} is not handled")

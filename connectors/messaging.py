@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from connectors.base import Connector
-from connectors.errors import ConnectorError, FatalError
+from connectors.errors import ConfigError, ConnectorError, FatalError
 
 
 class RecipientRejected(FatalError):
@@ -51,8 +51,6 @@ class MessagingConnector(Connector):
         return (self.integration.config or {}).get(name) or default
 
     def credential(self, name: str) -> str:
-        from connectors.errors import ConfigError
-
         value = (self.integration.credentials or {}).get(name)
         if not value:
             raise ConfigError(f"{self.display_name} {name.replace('_', ' ')} not configured")

@@ -10,6 +10,8 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
+import connectors
+
 if TYPE_CHECKING:
     from .base import Connector
 
@@ -28,8 +30,6 @@ def autodiscover() -> None:
     global _discovered
     if _discovered:
         return
-    import connectors
-
     for module in pkgutil.iter_modules(connectors.__path__):
         if module.ispkg:
             importlib.import_module(f"connectors.{module.name}")
@@ -38,8 +38,6 @@ def autodiscover() -> None:
 
 def connector_modules(name: str) -> list:
     """Each connector package's optional module ``name`` (e.g. ``sandbox``, ``urls``, ``seed``)."""
-    import connectors
-
     found = []
     for module in pkgutil.iter_modules(connectors.__path__):
         if not module.ispkg:

@@ -149,7 +149,7 @@ class InitializeView(HubView):
     @documented("hub_initialize", "Start the organization's services", body=True)
     def post(self, request):
         """Start the organization's services: resume event destinations, test every active connection."""
-        from integrations.tasks import test_connection
+        from integrations_api.tasks import test_connection
 
         resumed = Destination.objects.filter(organization=request.organization).update(paused_until=None,
                                                                                        consecutive_failures=0)
@@ -231,7 +231,7 @@ class TestFileView(HubView):
             try:
                 content = base64.b64decode(raw, validate=True) if raw else \
                     str(_field(request.data, "content", "Integration Hub test file\n")).encode()
-            except (binascii.Error, ValueError):
+            except (binascii.Error, ValueError, TypeError):  # TypeError: not a string (e.g. an object)
                 raise exceptions.ValidationError({"content_base64": "not valid base64"}) from None
             ctype = str(_field(request.data, "content_type", "") or "")
         try:

@@ -16,6 +16,7 @@ from django.db import connection, models, transaction
 
 from .crypto import DecryptionError, key_id_of, key_ring
 from .fields import _EncryptedField
+from .models import CredentialAudit, Integration
 
 EMPTY = "(empty)"
 INVALID = "(not encrypted)"
@@ -109,8 +110,6 @@ def rotate_all(*, check: bool = False, batch_size: int = 500) -> list[ColumnRepo
 
 def audit_rotation(reports: list[ColumnReport]) -> None:
     """One "rotated" credential audit per integration whose secrets were re-encrypted (no values)."""
-    from .models import CredentialAudit, Integration
-
     columns_by_pk: dict[int, list[str]] = {}
     for report in reports:
         if report.model is Integration:

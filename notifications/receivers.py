@@ -20,7 +20,9 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from records.models import ProductRelation, RelationKind, StockLevel
+from syncjobs.models import SyncJob
 from syncjobs.signals import records_written
+from webhooks.models import EventStatus, WebhookEvent
 
 from .models import AlertKind, AlertRule, AlertState
 
@@ -111,9 +113,6 @@ def check_expiry(rule: AlertRule, batches=None) -> int:
 def send_daily_report(rule: AlertRule) -> bool:
     """The day's report for the rule's organization, once per date; True when it was sent now."""
     from django.db.models import Count, Sum
-
-    from syncjobs.models import SyncJob
-    from webhooks.models import EventStatus, WebhookEvent
 
     from .services import send
 

@@ -22,6 +22,7 @@ from integrations.api_base import OrgScopedViewSet
 from integrations.errors import Conflict, error_body
 from integrations.filters import IsoDateTimeFilter, UtcIsoDateTimeField
 from integrations.models import Integration, IntegrationStatus, Role
+from records.models import Invoice, Order
 
 from . import reconciliation, services
 from .models import PaymentTransaction
@@ -78,8 +79,6 @@ def resolve_gateway(organization, ref: int | str) -> Integration:
 
 
 def _document(organization, model_name: str, pk: int | None) -> Any:
-    from records.models import Invoice, Order
-
     if pk is None:
         return None
     model = {"order": Order, "invoice": Invoice}[model_name]

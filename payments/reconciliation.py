@@ -19,6 +19,7 @@ from typing import Any
 from django.db.models import Q
 
 from integrations.models import Integration, Organization
+from records.models import Invoice, Order
 
 from .models import PaymentState, PaymentTransaction
 from .services import FULFILLED_STATUSES, document_amount
@@ -38,8 +39,6 @@ def _key(tx: PaymentTransaction, doc: Any) -> str:
 def reconcile(organization: Organization, *, integration: Integration | None = None, start: datetime | None = None,
               end: datetime | None = None) -> dict[str, Any]:
     """Transactions created in [start, end) (of one gateway, or all); each row with its issues."""
-    from records.models import Invoice, Order
-
     qs = PaymentTransaction.objects.filter(organization=organization).select_related("integration", "order",
                                                                                      "invoice")
     if integration is not None:

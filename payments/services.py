@@ -16,6 +16,7 @@ from connectors.errors import ConnectorError
 from connectors.gateway import GatewayUnreachable, PaymentGateway
 from connectors.registry import get_connector_class, providers
 from integrations.models import Integration, Organization
+from records.models import Invoice, Order
 
 from .models import OPEN_STATES, STATE_TIMESTAMP, TRANSITIONS, PaymentState, PaymentStateChange, PaymentTransaction
 from .signals import payment_state_changed
@@ -88,8 +89,6 @@ def is_gateway(integration: Integration) -> bool:
 # --- what an account field / merchant_trans_id refers to ---------------------------------------------
 def find_documents(organization_id: int, reference: str) -> tuple[Any, Any]:
     """(order, invoice) of the organization whose number is ``reference`` (not deleted)."""
-    from records.models import Invoice, Order
-
     if not reference:
         return None, None
     order = Order.objects.filter(organization_id=organization_id, number=reference, deleted_at__isnull=True).first()

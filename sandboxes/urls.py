@@ -13,13 +13,12 @@ from types import ModuleType
 
 from django.urls import include, path
 
+import sandboxes
 from connectors.registry import providers
 
 
 def sandbox_modules() -> list[ModuleType]:
     """Each sandbox package's ``sandbox`` module, in name order."""
-    import sandboxes
-
     return [importlib.import_module(f"sandboxes.{m.name}.sandbox")
             for m in sorted(pkgutil.iter_modules(sandboxes.__path__), key=lambda m: m.name) if m.ispkg]
 

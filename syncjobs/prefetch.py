@@ -3,8 +3,9 @@
 Preparing a page (mapping its records, hashing and coercing the rows) touches no database, so a
 reader thread can do it, and fetch the page after it, while the runner's thread waits for
 PostgreSQL on the page before: the provider's latency and our Python work overlap the database's
-time instead of adding to it. A stream opts in by returning ``prefetched(self, pages)`` from
-``read``; any page the runner gets unprepared is prepared on its own thread.
+time instead of adding to it. It is the runner's policy: a stream opts in (``Stream.prefetch`` /
+``wants_prefetch``) and the runner wraps its pages in ``prefetched``; any page the runner gets
+unprepared is prepared on its own thread.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import connections
 
 from connectors.base import Page, RecordRow, Stream
-
-if TYPE_CHECKING:  # records.upsert needs the app registry; connector packages import this module before it
-    from records.upsert import PreparedRows
+from records.upsert import PreparedRows, prepare_rows
 
 
 @dataclass
@@ -42,8 +41,6 @@ def map_records(stream: Stream, records: list[Any]) -> tuple[list[RecordRow], li
 
 
 def prepare_page(stream: Stream, page: Page) -> PreparedPage:
-    from records.upsert import prepare_rows
-
     rows, errors = map_records(stream, page.records)
     return PreparedPage(
         rows=prepare_rows(stream.model, rows) if rows else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from .models import SyncJob
+from .runner import job_counts
 
 
 class SyncJobSerializer(serializers.ModelSerializer):
@@ -25,6 +26,4 @@ class SyncJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_counts(self, job: SyncJob) -> dict[str, int]:
-        from .runner import job_counts
-
         return job_counts(job)

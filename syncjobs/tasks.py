@@ -14,7 +14,7 @@ from integrations.models import Integration, IntegrationStatus
 
 from .models import JobStatus, SyncJob, Trigger
 from .runner import log_event, run_job
-from .services import enqueue, start_sync
+from .services import enqueue, start_sync, sync_all
 
 log = logging.getLogger("syncjobs")
 
@@ -95,6 +95,4 @@ def reap_stale_jobs() -> dict[str, int]:
 
 @shared_task(name="syncjobs.tasks.sync_all_of_provider")
 def sync_all_of_provider(provider: str, full: bool = False) -> int:
-    from .services import sync_all
-
     return len(sync_all(provider, full=full))

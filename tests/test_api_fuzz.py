@@ -183,8 +183,8 @@ def fuzz_auth(org, api_client_for, monkeypatch) -> dict[str, str]:
     """Seed the organization; answer the admin key's Authorization header."""
     from celery import current_app
 
-    from integrations import api as integrations_api
     from integrations.models import ApiKey
+    from integrations_api import api as integrations_api
 
     monkeypatch.setattr(integrations_api, "MAX_TEST_WAIT_SECONDS", 0.3)
     monkeypatch.setitem(current_app.conf, "task_always_eager", False)  # eager would call the providers

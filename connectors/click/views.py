@@ -16,12 +16,12 @@ from django.views.decorators.csrf import csrf_exempt
 from connectors.gateway import ledger
 from integrations.models import IntegrationStatus
 
-from . import shop
+from . import gateway
 
 log = logging.getLogger("connectors.click")
 PROVIDER = "click"
-HANDLERS = {shop.PREPARE: shop.prepare, shop.COMPLETE: shop.complete}
-METHOD_NAMES = {shop.PREPARE: "prepare", shop.COMPLETE: "complete"}
+HANDLERS = {gateway.PREPARE: gateway.prepare, gateway.COMPLETE: gateway.complete}
+METHOD_NAMES = {gateway.PREPARE: "prepare", gateway.COMPLETE: "complete"}
 
 
 def _fields(raw: bytes) -> dict[str, str]:
@@ -39,7 +39,8 @@ def _echo_id(value: str) -> int | str:
 @csrf_exempt
 def shop_api(request: HttpRequest, key: str) -> HttpResponse:
     if request.method != "POST":
-        return JsonResponse({"error": shop.BAD_REQUEST, "error_note": shop.NOTES[shop.BAD_REQUEST]}, status=405)
+        return JsonResponse({"error": gateway.BAD_REQUEST, "error_note": gateway.NOTES[gateway.BAD_REQUEST]},
+                            status=405)
     integration = ledger().integration_for(key, PROVIDER)
     raw = ledger().read_body(request)
     fields = _fields(raw)
@@ -49,30 +50,31 @@ def shop_api(request: HttpRequest, key: str) -> HttpResponse:
     if integration is None:
         # No integration behind this URL: nothing of ours to record (and no table to fill for anyone).
         log.warning("click call for unknown key %s… from %s", key[:6], request.META.get("REMOTE_ADDR"))
-        return JsonResponse({**body, "error": shop.SIGN_FAILED, "error_note": shop.NOTES[shop.SIGN_FAILED]})
+        return JsonResponse({**body, "error": gateway.SIGN_FAILED, "error_note": gateway.NOTES[gateway.SIGN_FAILED]})
     try:
         callback = ledger().receive(request, key, PROVIDER, integration, raw)
     except DatabaseError:
         log.exception("click call could not be stored")
-        return JsonResponse({**body, "error": shop.UPDATE_FAILED, "error_note": shop.NOTES[shop.UPDATE_FAILED]})
+        return JsonResponse({**body, "error": gateway.UPDATE_FAILED,
+                             "error_note": gateway.NOTES[gateway.UPDATE_FAILED]})
     tx = None
-    id_name = "merchant_confirm_id" if action == shop.COMPLETE else "merchant_prepare_id"
+    id_name = "merchant_confirm_id" if action == gateway.COMPLETE else "merchant_prepare_id"
     try:
-        shop.verify(fields, integration)
+        gateway.verify(fields, integration)
         if integration.status == IntegrationStatus.INACTIVE:
-            raise shop.ClickError(shop.UPDATE_FAILED)
+            raise gateway.ClickError(gateway.UPDATE_FAILED)
         result, tx = HANDLERS[action](integration, fields)
-        code = shop.SUCCESS
+        code = gateway.SUCCESS
         body.update(result)
-    except shop.ClickError as exc:
+    except gateway.ClickError as exc:
         code, tx = exc.code, exc.tx or tx
         exists = tx is not None and tx.pk and ledger().transactions().filter(pk=tx.pk).exists()
         body[id_name] = tx.pk if exists else None  # (one opened by this call was rolled back with it)
     except Exception:  # noqa: BLE001 - Click gets its protocol's error (and repeats), never a 500
         log.exception("click %s failed for integration %s", action, integration.pk)
-        code = shop.UPDATE_FAILED
+        code = gateway.UPDATE_FAILED
         body[id_name] = None
-    body.update(error=code, error_note=shop.NOTES[code])
+    body.update(error=code, error_note=gateway.NOTES[code])
     try:
         ledger().answer(callback, body, method=METHOD_NAMES.get(action, "unknown"), error_code=code or None, tx=tx)
     except DatabaseError:

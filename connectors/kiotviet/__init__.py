@@ -1,6 +1,6 @@
 """KiotViet (Vietnam retail POS): full retail sync both ways, signed webhooks, and a faithful sandbox.
 
-The connector follows KiotViet's Public API as documented in /work/shared/providers.md §1; the
+The connector follows KiotViet's Public API as KiotViet documents it; the
 sandbox (served under /sandbox/kiotviet/) speaks the same protocol. Sandbox credentials: any
 client_id with ``<client_id>-secret`` as its secret, any retailer name.
 """

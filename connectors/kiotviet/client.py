@@ -52,7 +52,7 @@ class KiotVietConnector(Connector):
     streams = STREAMS
     rate_limit = (5000, 3600.0)  # KiotViet: 5,000 GET requests per hour
     # KiotViet switches a hook off for good when it answers 400-405: a forgery is stored as rejected
-    # and answered 200, so the genuine hook stays alive (providers.md 1.6).
+    # and answered 200, so the genuine hook stays alive (KiotViet's webhook documentation).
     webhook_reject_status = 200
 
     # --- configuration ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from connectors.gateway import PaymentGateway, PaymentTransaction
 from integrations.models import Integration
 
 from .checkout import checkout_url
-from .merchant import account_field
+from .gateway import account_field
 from .schemas import PaymeConfig, PaymeCredentials
 
 

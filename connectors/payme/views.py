@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from connectors.gateway import ledger
 from integrations.models import IntegrationStatus
 
-from . import merchant
+from . import gateway
 from .errors import (
     INSUFFICIENT_PRIVILEGE,
     INVALID_REQUEST,
@@ -75,14 +75,14 @@ def rpc(request: HttpRequest, key: str) -> HttpResponse:
     try:
         if not isinstance(payload, dict):
             raise PaymeError(PARSE_ERROR)
-        if not merchant.authorized(request.META.get("HTTP_AUTHORIZATION", ""), integration):
+        if not gateway.authorized(request.META.get("HTTP_AUTHORIZATION", ""), integration):
             raise PaymeError(INSUFFICIENT_PRIVILEGE)
         if integration.status == IntegrationStatus.INACTIVE:
             raise PaymeError(SYSTEM_ERROR, "integration inactive")
         params = payload.get("params")
         if not method or not isinstance(params, dict):
             raise PaymeError(INVALID_REQUEST)
-        handler = merchant.METHODS.get(method)
+        handler = gateway.METHODS.get(method)
         if handler is None:
             raise PaymeError(METHOD_NOT_FOUND, method[:64])
         result, tx = handler(integration, params)

@@ -1,24 +1,12 @@
-"""SendGrid (v3 Mail Send) through django-anymail; a backup e-mail provider."""
+"""SendGrid (v3 Mail Send) through django-anymail; a backup e-mail provider.
 
-from anymail.backends.sendgrid import EmailBackend
-from rest_framework import serializers
+The connector (the sender) is in ``sender.py``, its credentials and config in ``schemas.py``.
+"""
 
-from connectors.email import EmailConnector, EspConfig
 from connectors.registry import register
 
+from .sender import SendGridConnector
 
-class SendGridCredentials(serializers.Serializer):
-    api_key = serializers.CharField(max_length=500)
+register(SendGridConnector)
 
-
-@register
-class SendGridConnector(EmailConnector):
-    provider = "sendgrid"
-    display_name = "SendGrid"
-    default_base_url = "https://api.sendgrid.com/v3/"
-    credentials_serializer = SendGridCredentials
-    config_serializer = EspConfig
-
-    def backend(self) -> EmailBackend:
-        return EmailBackend(api_key=self.credential("api_key"), api_url=self.base_url + "/",
-                            timeout=float(self.config_value("timeout", 15)), fail_silently=False)
+__all__ = ["SendGridConnector"]

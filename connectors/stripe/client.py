@@ -5,29 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from connectors.base import Connector, InboundRequest, WebhookDelivery
 from connectors.errors import ConfigError, FatalError, TransientError
 from connectors.gateway import GatewayUnreachable, PaymentGateway, PaymentTransaction, ledger
-from connectors.http import HttpClient, _Outcome, _surely_not_sent
+from connectors.transport import surely_not_sent
 from integrations.models import Integration
 
 from . import webhooks
 from .schemas import StripeConfig, StripeCredentials
 
 API_VERSION = "2024-06-20"
-
-
-class _Http(HttpClient):
-    """The shared client, remembering the last transport error: was a failed create surely unsent?"""
-
-    last_error: requests.RequestException | None = None
-
-    def _send(self, *args: Any, **kwargs: Any) -> _Outcome:
-        outcome = super()._send(*args, **kwargs)
-        self.last_error = outcome.error
-        return outcome
 
 
 def form(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -57,10 +44,6 @@ class StripeConnector(PaymentGateway, Connector):
 
     def test_options(self) -> dict[str, Any]:
         return {"payment_method": "pm_card_visa"}  # Stripe's test card that succeeds
-
-    def __init__(self, integration: Integration):
-        super().__init__(integration)
-        self.http = _Http(integration, self)
 
     @classmethod
     def is_test_mode(cls, integration: Integration) -> bool:
@@ -106,7 +89,7 @@ class StripeConnector(PaymentGateway, Connector):
             intent = self.post("v1/payment_intents", body, action="stripe.payment_intents.create",
                                idempotency_key=f"hub-payment-{tx.pk}")
         except TransientError as exc:
-            if self.http.last_error is not None and _surely_not_sent(self.http.last_error):
+            if surely_not_sent(self.http.last_transport_error):
                 raise GatewayUnreachable(exc.message) from exc
             raise
         except FatalError as exc:

@@ -23,7 +23,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from connectors.click.shop import sign
+from connectors.click.gateway import sign
 from sandboxes.control import control_enabled
 
 CABINET_TTL = 24 * 3600

@@ -31,6 +31,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from connectors.signatures import sign_standard_webhooks
 from sandboxes.control import ControlRefused, control_body
 
 from . import dataset as ds
@@ -328,8 +329,6 @@ list_view = api(_list)
 def send_webhook(url: str, secret: str, event_type: str, data: dict[str, Any], msg_id: str | None = None
                  ) -> tuple[int, str]:
     """POST one Standard Webhooks-signed event to ``url``; return (status, webhook-id)."""
-    from connectors.signatures import sign_standard_webhooks
-
     msg_id = msg_id or f"msg_{secrets.token_hex(12)}"
     body = json.dumps({"type": event_type, "timestamp": ds.to_iso(ds.now_us()), "data": data}).encode()
     headers = sign_standard_webhooks(msg_id, int(time.time()), body, secret)

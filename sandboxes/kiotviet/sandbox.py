@@ -1,6 +1,6 @@
 """The KiotViet sandbox: a faithful stand-in for KiotViet's Public API, served under ``/sandbox/kiotviet/``.
 
-What it speaks (see ``/work/shared/providers.md`` §1; our README lists the assumptions):
+What it speaks (KiotViet's Public API as documented; connectors/kiotviet/README.md lists the assumptions):
 
 - ``POST connect/token`` (form: grant_type=client_credentials, client_id, client_secret, scopes) ->
   ``{"access_token", "expires_in": 86400, "token_type": "Bearer"}``; a wrong secret is 400 invalid_client;
@@ -56,7 +56,7 @@ PATHS = {
     "pricebooks": "pricebooks", "orders": "orders", "invoices": "invoices", "returns": "returns",
     "purchaseorders": "purchaseorders", "transfers": "transfers", "cashflow": "cashflow",
 }
-# The removed-ids array is named differently per endpoint (providers.md 1.3).
+# The removed-ids array is named differently per endpoint (as KiotViet's documentation names it).
 REMOVED_KEYS = {"products": "removeId", "customers": "removeId", "categories": "removedIds",
                 "branches": "removedIds", "users": "removeIds", "bankaccounts": "removeIds",
                 "suppliers": "removedId"}

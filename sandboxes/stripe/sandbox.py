@@ -32,6 +32,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from connectors.signatures import STRIPE
 from sandboxes.control import control_enabled
 
 STATE_TTL = 24 * 3600
@@ -64,8 +65,6 @@ def _nested(form: dict[str, str], name: str) -> dict[str, str]:
 
 # --- webhooks ------------------------------------------------------------------------------------
 def stripe_signature(secret: str, body: bytes, timestamp: int) -> str:
-    from connectors.signatures import STRIPE
-
     return f"t={timestamp},v1={STRIPE.signature(secret, body, str(timestamp))}"
 
 

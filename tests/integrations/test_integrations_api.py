@@ -266,7 +266,7 @@ def test_test_connection_wait_gives_up_with_202_when_no_worker_answers(api, inte
 def test_test_connection_with_the_broker_down_is_503(api, integration, monkeypatch):
     from kombu.exceptions import OperationalError
 
-    from integrations import api as integrations_api
+    from integrations_api import api as integrations_api
 
     # Redis is shared by every test here and cannot be stopped; what a down broker does to
     # apply_async is raise kombu's OperationalError, so that is what the task's delay raises.

@@ -7,7 +7,7 @@ import itertools
 from typing import Any
 from urllib.parse import urlencode
 
-from connectors.click.shop import sign
+from connectors.click.gateway import sign
 
 PAYME_KEY = "payme-key-Secret&42"
 CLICK_SECRET = "click-secret-XyZ"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.payme import merchant
+from connectors.payme import gateway as merchant
 from payments.models import PaymentState, PaymentStateChange, PaymentTransaction
 from tests.payments.helpers import click_fields, click_integration, open_payment, payme_auth, payme_integration
 

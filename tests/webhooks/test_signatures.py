@@ -110,3 +110,26 @@ def test_standard_webhooks_needs_id_and_timestamp():
         verify_standard_webhooks(without_id, SVIX_BODY, [SVIX_SECRET], now=SVIX_TS)
     with pytest.raises(SignatureError, match="Base64"):
         verify_standard_webhooks(headers, SVIX_BODY, ["whsec_***"], now=SVIX_TS)
+
+
+def test_hub_signature_tolerates_what_kiotviet_leaves_open():
+    from connectors.signatures import HUB_SIGNATURE
+
+    body, secret = b'{"Id": "1"}', base64.b64encode(b"registered-secret").decode()
+    raw_key, decoded_key = secret.encode(), base64.b64decode(secret)
+    variants = [
+        hmac.new(raw_key, body, hashlib.sha256).hexdigest(),  # the documented form
+        "sha256=" + hmac.new(raw_key, body, hashlib.sha256).hexdigest(),
+        base64.b64encode(hmac.new(raw_key, body, hashlib.sha256).digest()).decode(),
+        hmac.new(decoded_key, body, hashlib.sha256).hexdigest(),  # the secret Base64-decoded
+        "sha1=" + hmac.new(raw_key, body, hashlib.sha1).hexdigest(),
+    ]
+    for value in variants:
+        HUB_SIGNATURE.verify({"X-Hub-Signature": value}, body, [secret])
+    for forged in ("sha1=" + hmac.new(raw_key, body, hashlib.sha256).hexdigest(),  # algorithm named wrong
+                   hmac.new(b"other", body, hashlib.sha256).hexdigest(), "not a digest"):
+        with pytest.raises(SignatureError):
+            HUB_SIGNATURE.verify({"X-Hub-Signature": forged}, body, [secret])
+    with pytest.raises(SignatureError):
+        HUB_SIGNATURE.verify({}, body, [secret])
+    assert HUB_SIGNATURE.signature(secret, body) == variants[0]  # what the sandbox signs with

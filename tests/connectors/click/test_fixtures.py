@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.click.shop import sign
+from connectors.click.gateway import sign
 from tests.payments.helpers import CLICK_SECRET, click_call, click_integration, open_payment
 
 pytestmark = pytest.mark.django_db

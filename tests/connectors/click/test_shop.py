@@ -1,4 +1,4 @@
-"""Click SHOP API conformance (providers.md §5): sign_string verified exactly as Click builds it, error
+"""Click SHOP API conformance (Click's SHOP API documentation): sign_string verified exactly as Click builds it, error
 codes -1..-9, the merchant_prepare_id round trip, repeated and cancelled completes, amounts checked."""
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def test_wrong_amount_is_minus_2(client, click, payment):
 def test_unknown_action_is_minus_3(client, click, payment):
     fields = click_fields(0, merchant_trans_id=REF, amount="10000")
     fields["action"] = "7"
-    from connectors.click.shop import sign
+    from connectors.click.gateway import sign
     from tests.payments.helpers import CLICK_SECRET
 
     fields["sign_string"] = sign(fields, CLICK_SECRET)

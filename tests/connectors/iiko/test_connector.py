@@ -11,7 +11,7 @@ from connectors.errors import AuthError
 from connectors.iiko import IikoConnector
 from connectors.iiko.client import password_hash
 from integrations.models import IntegrationLog
-from integrations.tasks import run_connection_test
+from integrations_api.tasks import run_connection_test
 from records.models import Category, Invoice, InvoiceLine, Location, Product, Supplier
 from syncjobs.models import JobStatus, SyncJob
 from syncjobs.runner import run_job

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.payme import merchant
+from connectors.payme import gateway as merchant
 from tests.payments.helpers import open_payment, payme_auth, payme_integration
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Payme merchant API conformance, written from the public spec (providers.md §4): every method with
+"""Payme merchant API conformance, written from the public spec (Payme's Merchant API documentation): every method with
 its success and error paths, the three-language messages, ms times, tiyin, states 1/2/-1/-2, the 12-hour
 timeout, idempotent repeats, Basic auth -> -32504, and the call stored before it is answered."""
 
@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from connectors.payme import merchant
+from connectors.payme import gateway as merchant
 from payments.models import GatewayCallback, PaymentState, PaymentStateChange, PaymentTransaction
 from payments.signals import payment_state_changed
 from tests.payments.helpers import PAYME_KEY, open_payment, payme_auth, payme_call, payme_integration

@@ -38,7 +38,7 @@ def test_a_number_sns_cannot_publish_to_is_a_recipient_rejection(sns):
 
 
 def test_connection_test_calls_the_provider_and_records_the_outcome(sns):
-    from integrations.tasks import run_connection_test
+    from integrations_api.tasks import run_connection_test
 
     assert run_connection_test(sns)["ok"] is True
     sns.refresh_from_db()

@@ -45,7 +45,7 @@ def test_a_503_is_retried_then_transient(textlocal, live_server, settings):
 
 
 def test_connection_test_calls_the_provider_and_records_the_outcome(textlocal):
-    from integrations.tasks import run_connection_test
+    from integrations_api.tasks import run_connection_test
 
     assert run_connection_test(textlocal)["ok"] is True
     textlocal.refresh_from_db()

@@ -47,7 +47,7 @@ def test_server_error_is_transient(twilio, live_server):
 
 
 def test_connection_test_calls_the_provider_and_records_the_outcome(twilio):
-    from integrations.tasks import run_connection_test
+    from integrations_api.tasks import run_connection_test
 
     assert run_connection_test(twilio)["ok"] is True
     twilio.refresh_from_db()

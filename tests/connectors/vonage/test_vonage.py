@@ -43,7 +43,7 @@ def test_unroutable_number_is_a_recipient_rejection(vonage):
 
 
 def test_connection_test_calls_the_provider_and_records_the_outcome(vonage):
-    from integrations.tasks import run_connection_test
+    from integrations_api.tasks import run_connection_test
 
     assert run_connection_test(vonage)["ok"] is True
     vonage.refresh_from_db()

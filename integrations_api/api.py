@@ -10,13 +10,22 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from connectors.registry import providers
+from integrations import audit
+from integrations.api_base import OrgScopedViewSet
+from integrations.auth import acting_user
+from integrations.errors import Conflict
+from integrations.models import (
+    ApiKey,
+    CredentialAudit,
+    Integration,
+    IntegrationLog,
+    IntegrationStatus,
+    Role,
+    role_at_least,
+)
+from integrations.waiting import await_log, last_log_id, wait_seconds
 from syncjobs.services import start_sync
 
-from . import audit
-from .api_base import OrgScopedViewSet
-from .auth import acting_user
-from .errors import Conflict
-from .models import ApiKey, CredentialAudit, Integration, IntegrationLog, IntegrationStatus, Role, role_at_least
 from .providers import describe, describe_all
 from .serializers import (
     ApiKeySerializer,
@@ -28,7 +37,6 @@ from .serializers import (
 )
 from .tasks import CONNECTION_TEST_ACTION, outcome
 from .tasks import test_connection as test_connection_task
-from .waiting import await_log, last_log_id, wait_seconds
 
 MAX_TEST_WAIT_SECONDS = 20.0
 

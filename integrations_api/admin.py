@@ -6,10 +6,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from . import audit
-from .admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin, has_org_role, user_org_roles
-from .forms import IntegrationAdminForm
-from .models import (
+from integrations import audit
+from integrations.admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin, has_org_role, user_org_roles
+from integrations.models import (
     ApiKey,
     CredentialAudit,
     Integration,
@@ -20,6 +19,8 @@ from .models import (
     Role,
     role_at_least,
 )
+
+from .forms import IntegrationAdminForm
 
 
 # --- organizations and members --------------------------------------------------------------------

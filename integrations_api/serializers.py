@@ -10,10 +10,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connectors.registry import get_connector_class
-
-from .audit import is_mask, mask_credentials, merge_credentials
-from .inputs import contains_nul
-from .models import ApiKey, CredentialAudit, Integration, IntegrationLog, Role
+from integrations.audit import is_mask, mask_credentials, merge_credentials
+from integrations.inputs import contains_nul
+from integrations.models import ApiKey, CredentialAudit, Integration, IntegrationLog, Role
 
 
 def json_safe(value: dict[str, Any]) -> dict[str, Any]:

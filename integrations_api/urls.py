@@ -2,8 +2,10 @@
 
 from django.urls import path
 
-from . import account, api
-from .routers import OptionalSlashRouter
+from integrations import account
+from integrations.routers import OptionalSlashRouter
+
+from . import api
 
 router = OptionalSlashRouter()
 router.register("integrations", api.IntegrationViewSet, basename="integration")

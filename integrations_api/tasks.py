@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from connectors.errors import ConnectorError
 from connectors.registry import get_connector_class
-
-from .models import Direction, Integration, IntegrationLog, IntegrationStatus
-from .redaction import redact_text
+from integrations.models import Direction, Integration, IntegrationLog, IntegrationStatus
+from integrations.redaction import redact_text
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from django import forms
 from rest_framework import serializers
 
 from connectors.registry import get_connector_class, provider_choices
+from integrations.audit import is_mask, mask_credentials, merge_credentials
+from integrations.inputs import MaskedTextInput, contains_nul
+from integrations.models import Integration
+from integrations.redaction import MASK
 
-from .audit import is_mask, mask_credentials, merge_credentials
-from .inputs import MaskedTextInput, contains_nul
-from .models import Integration
-from .redaction import MASK
 from .serializers import json_safe
 
 

@@ -23,22 +23,22 @@ from rest_framework.views import APIView
 
 from connectors.aliases import Alias, AliasMap
 from connectors.registry import connector_modules
+from integrations import audit
+from integrations.auth import ApiKeyPrincipal, acting_user
+from integrations.errors import Conflict
+from integrations.models import Integration, IntegrationStatus, Membership, Role
+from integrations.permissions import ORG_HEADER, resolve_organization
+from integrations.waiting import await_log, last_log_id, poll, wait_seconds
 from records.api import VIEWSETS
 from syncjobs.models import ACTIVE_STATUSES, SyncJob
 from syncjobs.services import start_sync
 from webhooks.views import receive
 
 from . import api as generic_api
-from . import audit
 from .api import IntegrationLogViewSet, IntegrationViewSet, QueueUnavailable
-from .auth import ApiKeyPrincipal, acting_user
-from .errors import Conflict
-from .models import Integration, IntegrationStatus, Membership, Role
-from .permissions import ORG_HEADER, resolve_organization
 from .serializers import IntegrationSerializer
 from .tasks import CONNECTION_TEST_ACTION, outcome
 from .tasks import test_connection as test_connection_task
-from .waiting import await_log, last_log_id, poll, wait_seconds
 
 SYNC_SETTINGS = ("auto_sync_enabled", "sync_interval_minutes", "config")
 WAIT = OpenApiParameter("wait", float, description="Wait up to this many seconds (max 20) for the outcome.")
@@ -347,11 +347,10 @@ class SyncAnswerSerializer(JobSummarySerializer):
 
 
 class ConnectView(AliasBase, APIView):
-    """Create or update the organization's integration from the seed's fields, then test it (in a
-    worker; waits ``wait`` s). Options: ``serializer`` (the seed's body), ``fields(data, is_new)``
-    (-> integration fields), ``code_field`` (which body field picks one of several integrations),
-    ``default_wait``.
-    """
+    """Create or update the connection, then test it (in a worker; waits ``wait`` s)."""
+
+    # Options: ``serializer`` (the seed's body), ``fields(data, is_new)`` (-> the integration's fields),
+    # ``code_field`` (the body field that picks one of several integrations), ``default_wait``.
 
     required_roles = {"POST": Role.ADMIN}
 

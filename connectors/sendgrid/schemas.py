@@ -1,0 +1,9 @@
+"""What a SendGrid integration stores: its credentials and its config (validated on save)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class SendGridCredentials(serializers.Serializer):
+    api_key = serializers.CharField(max_length=500)

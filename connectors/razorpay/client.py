@@ -13,7 +13,6 @@ import hashlib
 import hmac
 from typing import Any
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
@@ -21,8 +20,8 @@ from django.urls import reverse
 from connectors.base import Connector, InboundRequest, WebhookDelivery
 from connectors.errors import ConfigError, FatalError, SignatureError, TransientError
 from connectors.gateway import GatewayUnreachable, PaymentGateway, PaymentState, PaymentTransaction, ledger
-from connectors.http import HttpClient, _Outcome, _surely_not_sent
 from connectors.money import exponent
+from connectors.transport import surely_not_sent
 from integrations.models import Integration
 
 from . import webhooks
@@ -30,16 +29,6 @@ from .schemas import RazorpayConfig, RazorpayCredentials
 
 RECEIPT_MAX = 40  # Razorpay's limit on an order's receipt
 
-
-class _Http(HttpClient):
-    """The shared client, remembering the last transport error: was a failed create surely unsent?"""
-
-    last_error: requests.RequestException | None = None
-
-    def _send(self, *args: Any, **kwargs: Any) -> _Outcome:
-        outcome = super()._send(*args, **kwargs)
-        self.last_error = outcome.error
-        return outcome
 
 
 def payment_signature(order_id: str, payment_id: str, key_secret: str) -> str:
@@ -56,10 +45,6 @@ class RazorpayConnector(PaymentGateway, Connector):
     config_serializer = RazorpayConfig
     secret_fields = ("key_secret",)
     test_currency = "INR"
-
-    def __init__(self, integration: Integration):
-        super().__init__(integration)
-        self.http = _Http(integration, self)
 
     @classmethod
     def is_test_mode(cls, integration: Integration) -> bool:
@@ -105,7 +90,7 @@ class RazorpayConnector(PaymentGateway, Connector):
         try:
             order = self.call("POST", "v1/orders", action="razorpay.orders.create", json=body)
         except TransientError as exc:
-            if self.http.last_error is not None and _surely_not_sent(self.http.last_error):
+            if surely_not_sent(self.http.last_transport_error):
                 raise GatewayUnreachable(exc.message) from exc
             raise
         with transaction.atomic():

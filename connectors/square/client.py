@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
 from django.db import transaction
 
 from connectors.base import Connector, InboundRequest, WebhookDelivery
 from connectors.errors import ConfigError, FatalError, TransientError
 from connectors.gateway import GatewayUnreachable, PaymentGateway, PaymentState, PaymentTransaction, ledger
-from connectors.http import HttpClient, _Outcome, _surely_not_sent
+from connectors.transport import surely_not_sent
 from integrations.models import Integration
 
 from . import webhooks
@@ -27,16 +26,6 @@ IDEMPOTENCY_KEY_MAX = 45  # Square's limit for CreatePayment
 REFERENCE_MAX = 40  # reference_id
 
 
-class _Http(HttpClient):
-    """The shared client, remembering the last transport error: was a failed create surely unsent?"""
-
-    last_error: requests.RequestException | None = None
-
-    def _send(self, *args: Any, **kwargs: Any) -> _Outcome:
-        outcome = super()._send(*args, **kwargs)
-        self.last_error = outcome.error
-        return outcome
-
 
 class SquareConnector(PaymentGateway, Connector):
     provider = "square"
@@ -47,10 +36,6 @@ class SquareConnector(PaymentGateway, Connector):
     config_serializer = SquareConfig
     secret_fields = ("access_token",)
     test_currency = "USD"
-
-    def __init__(self, integration: Integration):
-        super().__init__(integration)
-        self.http = _Http(integration, self)
 
     @property
     def base_url(self) -> str:
@@ -111,7 +96,7 @@ class SquareConnector(PaymentGateway, Connector):
         try:
             payment = self.call("POST", "v2/payments", action="square.payments.create", json=body)["payment"]
         except TransientError as exc:
-            if self.http.last_error is not None and _surely_not_sent(self.http.last_error):
+            if surely_not_sent(self.http.last_transport_error):
                 raise GatewayUnreachable(exc.message) from exc
             raise
         except FatalError as exc:

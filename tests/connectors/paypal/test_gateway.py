@@ -10,7 +10,9 @@ import requests
 from connectors.paypal import seed
 from connectors.paypal.amounts import decimal_value, minor_units
 from connectors.paypal.client import PayPalConnector
+from payments import reconciliation
 from payments.models import PaymentTransaction
+from records.models import Order
 from tests.payments.test_concurrency import at_once
 
 from .conftest import CLIENT_ID, control
@@ -28,6 +30,7 @@ def payer_returns(live_server, integration, order_id: str) -> requests.Response:
 
 
 def test_order_approval_capture_and_refunds(api, live_server, paypal, sandbox):
+    Order.objects.create(organization=paypal.organization, number="P-1", total="19.99", currency="USD", status="new")
     created = create(api, integration=paypal.code, amount=1999, currency="USD", reference="P-1")
     assert created.status_code == 201, created.content
     body = created.json()
@@ -42,6 +45,8 @@ def test_order_approval_capture_and_refunds(api, live_server, paypal, sandbox):
     assert payer_returns(live_server, paypal, order_id).json()["status"] == "paid"  # a reload changes nothing
     tx = PaymentTransaction.objects.get(pk=body["id"])
     assert tx.data["paypal_capture_id"] and tx.history.filter(to_state="paid").count() == 1
+    row = next(r for r in reconciliation.reconcile(paypal.organization)["rows"] if r["transaction"] == tx.pk)
+    assert (row["document_number"], row["issues"]) == ("P-1", [])  # reconciled by our reference
 
     partial = api.post(f"/api/v1/payments/{tx.pk}/refund", {"amount": 999}, format="json").json()
     assert (partial["state"], partial["refunded_amount"]) == ("paid", 999)

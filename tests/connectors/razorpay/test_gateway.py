@@ -9,7 +9,9 @@ import requests
 from connectors.errors import AuthError
 from connectors.razorpay import seed
 from connectors.razorpay.client import RazorpayConnector, payment_signature
+from payments import reconciliation
 from payments.models import GatewayCallback, PaymentState, PaymentTransaction
+from records.models import Order
 from tests.payments.test_concurrency import at_once
 
 from .conftest import KEY_ID, KEY_SECRET, control
@@ -27,6 +29,7 @@ def checkout(live_server, integration, fields: dict) -> requests.Response:
 
 
 def test_order_checkout_capture_and_refunds(api, live_server, razorpay, sandbox):
+    Order.objects.create(organization=razorpay.organization, number="R-1", total="500.00", currency="INR", status="new")
     created = create(api, integration=razorpay.code, amount=50_000, currency="INR", reference="R-1")
     assert created.status_code == 201, created.content
     body = created.json()
@@ -49,6 +52,8 @@ def test_order_checkout_capture_and_refunds(api, live_server, razorpay, sandbox)
     assert checkout(live_server, razorpay, handed).json()["status"] == "paid"
     assert tx.history.filter(to_state="paid").count() == 1
     assert GatewayCallback.objects.filter(integration=razorpay, method="checkout").count() == 2
+    row = next(r for r in reconciliation.reconcile(razorpay.organization)["rows"] if r["transaction"] == tx.pk)
+    assert (row["document_number"], row["issues"]) == ("R-1", [])  # reconciled by our reference
 
     partial = api.post(f"/api/v1/payments/{tx.pk}/refund", {"amount": 20_000}, format="json").json()
     assert (partial["state"], partial["refunded_amount"]) == ("paid", 20_000)

@@ -10,7 +10,9 @@ import requests
 
 from connectors.square import seed
 from connectors.square.client import SquareConnector
+from payments import reconciliation
 from payments.models import PaymentState, PaymentTransaction
+from records.models import Order
 from tests.payments.test_concurrency import at_once
 from webhooks.processing import process_batch
 
@@ -39,6 +41,7 @@ def settle(tx: PaymentTransaction, predicate, timeout: float = 15) -> PaymentTra
 def test_approved_then_completed_then_refunded_in_two_parts(api, live_server, make_square, sandbox):
     square = make_square(sandbox, autocomplete=False)
     hook_up(sandbox, live_server, square)
+    Order.objects.create(organization=square.organization, number="S-1", total="19.99", currency="USD", status="new")
     created = create(api, integration=square.code, amount=1999, currency="USD", reference="S-1",
                      payment_method="cnon:card-nonce-ok")
     assert created.status_code == 201, created.content
@@ -50,6 +53,8 @@ def test_approved_then_completed_then_refunded_in_two_parts(api, live_server, ma
     # The seller completes (captures) it at Square: payment.updated tells the hub.
     requests.post(f"{sandbox}/v2/payments/{body['gateway_transaction_id']}/complete", headers=AUTH, timeout=10)
     tx = settle(PaymentTransaction.objects.get(pk=body["id"]), lambda t: t.state == PaymentState.PAID)
+    row = next(r for r in reconciliation.reconcile(square.organization)["rows"] if r["transaction"] == tx.pk)
+    assert (row["document_number"], row["issues"]) == ("S-1", [])  # reconciled by our reference
 
     partial = api.post(f"/api/v1/payments/{tx.pk}/refund", {"amount": 999}, format="json").json()
     assert partial["state"] == "paid"  # Square answers PENDING; refund.updated completes it

@@ -13,8 +13,9 @@ state sits in the Django cache (``SandboxStore``).
 - ``POST v1/notifications/verify-webhook-signature``; ``GET v1/notifications/certs/<name>``;
 - errors as ``{"name", "message", "debug_id", "details": [{"field", "issue", "description"}]}``;
 - ``POST _control`` (JSON ``{"client_id", "action", ...}``): ``webhook_endpoint`` (url, webhook_id);
-  ``approve`` (order_id: the payer approves); ``decline_next_capture``; ``expire_tokens``; ``fault``
-  (status, times); ``stats`` (tokens issued); ``send_event`` (event_type, resource, repeat).
+  ``approve`` (order_id: the payer approves; the client id may be left out); ``decline_next_capture``;
+  ``expire_tokens``; ``fault`` (status, times); ``stats`` (tokens issued); ``send_event`` (event_type,
+  resource, repeat).
 """
 
 from __future__ import annotations
@@ -171,6 +172,10 @@ def _create_order(state: dict[str, Any], body: dict[str, Any], base: str) -> Jso
     return JsonResponse(order, status=201)
 
 
+def _owner_key(oid: str) -> str:
+    return f"paypal-sandbox:order-owner:{oid}"
+
+
 def _capture(state: dict[str, Any], oid: str, base: str) -> JsonResponse:
     order = state["orders"].get(oid)
     if order is None:
@@ -300,6 +305,9 @@ def _api(request: HttpRequest, run) -> HttpResponse:
             if stored is not None:
                 return JsonResponse(stored["body"], status=stored["status"])
         response = run(state, body, _base(request))
+        if response.status_code == 201 and request.path.endswith("/v2/checkout/orders"):
+            # The payer's side knows the order id only (the approve link): remember whose it is.
+            cache.set(_owner_key(json.loads(response.content)["id"]), client_id, 30 * 24 * 3600)
         if request_id and request.method == "POST" and response.status_code < 500:
             state["requests"][f"{request.path}|{request_id}"] = {"status": response.status_code,
                                                                  "body": json.loads(response.content)}
@@ -366,6 +374,8 @@ def control(request: HttpRequest) -> HttpResponse:
     except ControlRefused as exc:
         return _error(exc.status, "INVALID_REQUEST", exc.message)
     client_id, action = str(body.get("client_id", "")), body.get("action")
+    if not client_id and action == "approve":
+        client_id = cache.get(_owner_key(str(body.get("order_id", "")))) or ""
     if not client_id:
         return _error(400, "INVALID_REQUEST", "client_id is required.")
     base = _base(request)

@@ -15,4 +15,4 @@ RUN pip install --no-cache-dir . \
  && SECRET_KEY=build-only python manage.py collectstatic --noinput
 USER hub
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "-b", "0.0.0.0:8000", "-w", "4"]
+CMD ["gunicorn", "-c", "python:config.gunicorn_conf", "config.wsgi:application", "-b", "0.0.0.0:8000", "-w", "4"]

@@ -27,7 +27,8 @@ setup: $(VENV)/.installed .env
 run: setup
 	$(PY) manage.py runhub
 
-## Run the test suite (PostgreSQL/Redis tests need DATABASE_URL/REDIS_URL; see README).
+## Run the test suite. Without DATABASE_URL/REDIS_URL, throwaway PostgreSQL/Redis are started when their
+## binaries are installed (config/pytest_services.py); the summary names any that is missing.
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

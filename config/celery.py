@@ -4,11 +4,21 @@ import sys
 from celery import Celery
 from celery.signals import worker_init
 
+from config import kombu_fixes
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# A lost Redis connection must never be an "Unrecoverable error" that ends the worker (kombu_fixes).
+kombu_fixes.apply()
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Each worker's consumer writes a heartbeat row while it consumes (health.workers): health shows a
+# worker whose process lives on but that stopped consuming.
+from health.workers import ConsumerHeartbeat  # noqa: E402 - needs the app above; imports no models
+
+app.steps["consumer"].add(ConsumerHeartbeat)
 
 
 @worker_init.connect

@@ -9,6 +9,7 @@ from pathlib import Path
 import environ
 from celery.schedules import schedule
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("HUB_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -42,6 +43,7 @@ SANDBOXES_ENABLED = env.bool("SANDBOXES_ENABLED", default=DEBUG or TESTING)
 SANDBOX_CONTROL_ENABLED = env.bool("SANDBOX_CONTROL_ENABLED", default=False)
 
 INSTALLED_APPS = [
+    "unfold",  # the staff console's look, before django.contrib.admin so its templates win
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -66,7 +68,8 @@ INSTALLED_APPS = [
     "events",
     "files",
     "health",
-    "config.apps.HubConfig",  # runhub, seed_demo, beat_health
+    "console",
+    "config.apps.HubConfig",  # runhub, seed_demo, beat_health, worker_health
 ]
 
 MIDDLEWARE = [
@@ -77,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "console.middleware.BrowserTimezoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "integrations.middleware.ApiErrorMiddleware",
 ]
@@ -113,8 +117,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
+elif TESTING:
+    # In-process tests: isolated per test process, cleared before every test (tests/conftest.py).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # Embedded defaults (no Redis): `runhub` serves web with several gunicorn processes beside a worker and
+    # beat, and the sandboxes' state, locks and counters must be the same in all of them, so the cache is
+    # one on disk every process opens. diskcache (SQLite in WAL mode) rather than Django's FileBasedCache,
+    # whose add() checks then writes and whose incr() is get-then-set (two processes both win a lock or
+    # count the same request), or DatabaseCache, whose incr() is get-then-set too and whose writes would
+    # queue behind sync jobs for the one SQLite writer lock of the data. diskcache's add() and incr() are
+    # single SQLite transactions, atomic across processes. The long DATABASE_TIMEOUT makes a busy shard
+    # wait instead of answering a get() with a miss (diskcache's default is 10 ms).
+    CACHES = {"default": {"BACKEND": "diskcache.DjangoCache",
+                          "LOCATION": env.str("HUB_CACHE_DIR", default="") or str(VAR_DIR / "cache"),
+                          "SHARDS": 4, "DATABASE_TIMEOUT": 5.0}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -137,6 +154,17 @@ WHITENOISE_USE_FINDERS = True
 # --- Secrets at rest -------------------------------------------------------------------------
 # "kid:base64key,kid2:base64key": the first key encrypts, all of them decrypt (rotation).
 ENCRYPTION_KEYS = env.str("ENCRYPTION_KEYS", default="")
+# Checked here, where every process (web, worker, beat, manage.py) loads its settings: a bad key
+# stops each of them at start, instead of surfacing as a 500 at the first secret written.
+try:
+    from integrations.crypto import parse_key_ring
+
+    parse_key_ring(ENCRYPTION_KEYS, SECRET_KEY)
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"ENCRYPTION_KEYS is invalid: {exc}. Expected 'kid:base64key[,kid2:base64key...]', each key 32 random "
+        "bytes in URL-safe base64 (see .env.example)."
+    ) from None
 
 # --- Security (production) -------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=True) else None
@@ -174,6 +202,14 @@ SYNC_RETRY_BACKOFF_SECONDS = env.float("SYNC_RETRY_BACKOFF_SECONDS", default=30.
 SYNC_RETRY_BACKOFF_MAX_SECONDS = env.float("SYNC_RETRY_BACKOFF_MAX_SECONDS", default=600.0)
 SYNC_FAILURE_WARN_AFTER = env.int("SYNC_FAILURE_WARN_AFTER", default=5)
 SYNC_FAILURE_DISABLE_AFTER = env.int("SYNC_FAILURE_DISABLE_AFTER", default=20)
+# Fairness in the sync pool (needs Redis): at most this many running jobs per organization (0: no cap);
+# a job over the cap goes back to the queue for about SYNC_ORG_CAP_RETRY_SECONDS instead of waiting in a slot.
+SYNC_MAX_JOBS_PER_ORGANIZATION = env.int("SYNC_MAX_JOBS_PER_ORGANIZATION", default=1)
+SYNC_ORG_CAP_RETRY_SECONDS = env.float("SYNC_ORG_CAP_RETRY_SECONDS", default=5.0)
+SYNC_ORG_SLOT_LEASE_SECONDS = env.float("SYNC_ORG_SLOT_LEASE_SECONDS", default=120.0)
+# A job whose stream depends on one still running looks again after this; it is skipped after the max.
+SYNC_DEPENDENCY_WAIT_SECONDS = env.float("SYNC_DEPENDENCY_WAIT_SECONDS", default=15.0)
+SYNC_DEPENDENCY_MAX_WAIT_SECONDS = env.float("SYNC_DEPENDENCY_MAX_WAIT_SECONDS", default=6 * 3600.0)
 
 # --- HTTP client for connectors --------------------------------------------------------------
 CONNECTOR_HTTP_TIMEOUT = env.float("CONNECTOR_HTTP_TIMEOUT", default=30.0)
@@ -248,6 +284,11 @@ STORAGES = {
 # --- Services hub: health --------------------------------------------------------------------
 HEALTH_WINDOW_MINUTES = env.int("HEALTH_WINDOW_MINUTES", default=60)
 HEALTH_ERROR_RATE_UNHEALTHY = env.float("HEALTH_ERROR_RATE_UNHEALTHY", default=0.5)
+# When set, /metrics answers only "Authorization: Bearer <METRICS_TOKEN>" (401 otherwise).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Each worker's consumer writes a heartbeat this often; older than the stale age means "not consuming".
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10)
+WORKER_HEARTBEAT_STALE_SECONDS = env.float("WORKER_HEARTBEAT_STALE_SECONDS", default=60)
 
 # --- Celery ----------------------------------------------------------------------------------
 # "localhost" only keeps kombu from warning about a missing host name; the transport uses folders.
@@ -264,12 +305,25 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.5,  # seconds between folder scans (the default 1 s doubles a chain's latency)
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message a killed worker took comes back after this many seconds. Size it to the longest sync
+    # job (and above SYNC_RETRY_BACKOFF_MAX_SECONDS: Redis hands out a countdown message again too);
+    # a copy delivered while the job still runs is harmless (the job is claimed once).
+    BROKER_VISIBILITY_TIMEOUT = env.int("BROKER_VISIBILITY_TIMEOUT", default=1200)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+        # Look for such messages every tenth of it (kombu's default sweep is every 100 s).
+        "unacked_restore_interval": max(1, min(60, BROKER_VISIBILITY_TIMEOUT // 10)),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in our own tables
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another worker
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Every queue the hub uses, declared: a bare `celery -A config worker` (no -Q) consumes all three.
+# Production runs two workers instead (docker-compose.yml, runhub): webhooks+default and sync.
+HUB_QUEUES = ("default", "sync", "webhooks")
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in HUB_QUEUES]
 # Separate queues so one tenant's huge sync never starves webhook processing.
 CELERY_TASK_ROUTES = {
     "syncjobs.tasks.run_sync_job": {"queue": "sync"},
@@ -277,6 +331,9 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Reconnect to the broker for as long as it takes (Celery's default gives up after 100 attempts,
+# ~45 min, and the worker exits): a long Redis outage must end with the worker consuming again.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-syncs": {"task": "syncjobs.tasks.dispatch_due_syncs", "schedule": schedule(60)},
@@ -297,11 +354,17 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["integrations.permissions.OrganizationRolePermission"],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+    # DRF's JSON parser with a nesting limit (integrations/jsonlimits.py); form and multipart as DRF's defaults.
+    "DEFAULT_PARSER_CLASSES": [
+        "integrations.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "integrations.filters.HubFilterBackend",
+        "integrations.filters.HubOrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "integrations.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "integrations.errors.api_exception_handler",
@@ -335,4 +398,18 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Staff console (django-unfold over the Django admin; see console/) ---------------------------
+# Callables and dotted paths only: the console's modules import models, which settings cannot.
+UNFOLD = {
+    "SITE_TITLE": "Integration Hub",
+    "SITE_HEADER": "Integration Hub",
+    "SITE_SUBHEADER": "Staff console",
+    "SITE_SYMBOL": "hub",
+    "SHOW_HISTORY": False,
+    "DASHBOARD_CALLBACK": "console.dashboard.dashboard_callback",
+    "STYLES": ["console.navigation.console_css"],
+    "SCRIPTS": ["console.navigation.console_js"],
+    "SIDEBAR": {"show_search": True, "show_all_applications": False, "navigation": "console.navigation.navigation"},
 }

@@ -27,6 +27,21 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def healthz_workers(request):
+    """Whether every hub queue has a worker that consumed recently (its heartbeat), with each worker's age.
+
+    503 when a queue has no fresh consumer: a worker that lost its broker or stopped consuming shows here
+    even while its process is alive.
+    """
+    from health.workers import worker_status
+
+    try:
+        status = worker_status()
+    except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
+        return JsonResponse({"status": "error", "database": str(exc.__class__.__name__)}, status=503)
+    return JsonResponse({"status": "ok" if status["ok"] else "error", **status}, status=200 if status["ok"] else 503)
+
+
 def _api_v1() -> list:
     """Each app's router and plain API views, all under /api/v1/."""
     routes: list = []
@@ -39,6 +54,7 @@ def _api_v1() -> list:
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", healthz, name="healthz"),
+    path("healthz/workers", healthz_workers, name="healthz-workers"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

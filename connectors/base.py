@@ -4,6 +4,9 @@ A connector declares:
 - ``provider``/``display_name``/``integration_type`` and a ``default_base_url``;
 - ``credentials_serializer`` and ``config_serializer`` (DRF serializers) that validate what a user
   enters; fields listed in ``secret_fields`` are masked everywhere;
+- ``payload_secret_fields``: names of fields in the provider's own payloads (API answers, webhook
+  bodies) that hold a secret, e.g. Stripe's ``client_secret``: dropped from every stored copy
+  (``strip_payload_secrets``);
 - its ``streams``: entity types with full and incremental reads and a mapper to our records;
 - optionally token acquisition (``obtain_token``), write-back (``push``) and webhooks
   (``verify_webhook`` / ``handle_webhook``).
@@ -41,6 +44,34 @@ class StoredEvent(Protocol):
     content_type: str
     event_id: str
     event_type: str
+
+
+def strip_payload_secrets(payload: Any, names: tuple[str, ...] | frozenset[str]) -> Any:
+    """A copy of ``payload`` without any key in ``names``, at any depth (the input is not changed).
+
+    Iterative, so a payload nested thousands deep costs no recursion.
+    """
+    if not names or not isinstance(payload, dict | list):
+        return payload
+    names = frozenset(names)
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(payload, root, 0)]  # (source, parent copy, slot in parent)
+    while stack:
+        source, parent, slot = stack.pop()
+        if isinstance(source, dict):
+            copy: Any = {}
+            for k, v in source.items():
+                if k in names:
+                    continue
+                copy[k] = None
+                stack.append((v, copy, k))
+        elif isinstance(source, list):
+            copy = [None] * len(source)
+            stack.extend((v, copy, i) for i, v in enumerate(source))
+        else:
+            copy = source
+        parent[slot] = copy
+    return root[0]
 
 
 @dataclass
@@ -136,6 +167,8 @@ class Connector:
     credentials_serializer: ClassVar[type[serializers.Serializer] | None] = None
     config_serializer: ClassVar[type[serializers.Serializer] | None] = None
     secret_fields: ClassVar[tuple[str, ...]] = ()
+    # Secret fields of the provider's payloads, at any depth: never stored, never served again.
+    payload_secret_fields: ClassVar[tuple[str, ...]] = ()
     streams: ClassVar[dict[str, Stream]] = {}
     # Provider-wide request budget shared by all workers: (requests, per seconds) or None.
     rate_limit: ClassVar[tuple[int, float] | None] = None

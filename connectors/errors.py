@@ -72,5 +72,10 @@ class RejectedPayload(WebhookError):
     code = "rejected_payload"
 
 
+class UnprocessableEvent(Exception):
+    """A stored event that can never be processed (e.g. JSON nested too deep to read): processing marks
+    it failed at once with this reason, without retries (the sender got its 2xx when it was stored)."""
+
+
 class IgnoredEvent(Exception):
     """A plausible event we choose not to handle: processing marks it ignored (and the sender got 2xx)."""

@@ -2,12 +2,12 @@
 
 With ``settings.REDIS_URL`` the bucket lives in Redis and is updated by one Lua script, so the
 refill-and-take is atomic across processes (and uses Redis' clock, so workers' clocks don't
-matter). Without Redis an in-process bucket keeps the budget for this process only.
+matter). Without Redis the bucket lives in the Django cache (on the embedded defaults the on-disk
+cache every process of the hub shares), refilled and taken under a cache lock.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from functools import lru_cache
 from typing import Protocol
@@ -44,24 +44,36 @@ class Bucket(Protocol):
         """Take one token; return 0.0 on success, else seconds until a token is available."""
 
 
-class LocalBucket:
-    """In-process buckets (no Redis): correct within one process only."""
+class CacheBucket:
+    """Buckets in the Django cache, for hubs without Redis: shared by every process that shares the cache.
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._state: dict[str, tuple[float, float]] = {}
+    The read-modify-write runs under a ``cache.add`` lock (atomic in the shared cache's backend). The
+    wall clock stands in for Redis' clock: the processes sharing an on-disk cache share one machine.
+    """
+
+    LOCK_SECONDS = 5
 
     def take(self, key: str, capacity: int, period: float) -> float:
-        rate = capacity / period
-        with self._lock:
-            now = time.monotonic()
-            tokens, ts = self._state.get(key, (float(capacity), now))
+        from django.core.cache import cache
+
+        state_key, lock_key = KEY_PREFIX + key, KEY_PREFIX + key + ":lock"
+        # A holder that died inside leaves an entry that expires after LOCK_SECONDS.
+        while not cache.add(lock_key, 1, timeout=self.LOCK_SECONDS):
+            time.sleep(0.002)
+        try:
+            rate = capacity / period
+            now = time.time()
+            tokens, ts = cache.get(state_key) or (float(capacity), now)
             tokens = min(capacity, tokens + max(0.0, now - ts) * rate)
+            wait = 0.0
             if tokens >= 1:
-                self._state[key] = (tokens - 1, now)
-                return 0.0
-            self._state[key] = (tokens, now)
-            return (1 - tokens) / rate
+                tokens -= 1
+            else:
+                wait = (1 - tokens) / rate
+            cache.set(state_key, (tokens, now), timeout=int(period) + 1)
+            return wait
+        finally:
+            cache.delete(lock_key)
 
 
 class RedisBucket:
@@ -75,7 +87,7 @@ class RedisBucket:
         return float(self._script(keys=[KEY_PREFIX + key], args=[capacity, period]))
 
 
-_local = LocalBucket()
+_shared = CacheBucket()
 
 
 @lru_cache(maxsize=4)
@@ -85,7 +97,7 @@ def _redis_bucket(url: str) -> RedisBucket:
 
 def get_bucket() -> Bucket:
     url = getattr(settings, "REDIS_URL", "")
-    return _redis_bucket(url) if url else _local
+    return _redis_bucket(url) if url else _shared
 
 
 def acquire(key: str, limit: tuple[int, float] | None, max_wait: float | None = None) -> float:

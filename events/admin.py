@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from unfold.admin import TabularInline
 
 from integrations.admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin
 from integrations.audit import is_mask
@@ -37,7 +38,7 @@ class OutboxEventAdmin(ReadOnlyOrgAdmin):
     search_fields = ("aggregate", "uid")
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(TabularInline):
     model = DeliveryAttempt
     fields = ("created_at", "ok", "status_code", "duration_ms", "error", "response_excerpt")
     readonly_fields = fields

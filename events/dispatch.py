@@ -22,6 +22,7 @@ from django.utils import timezone
 from integrations.backoff import backoff_delay
 
 from .models import DeliveryAttempt, DeliveryStatus, Destination, EventDelivery, OutboxEvent
+from .outbox import kick
 from .publishers import PUBLISHERS
 
 FAN_OUT_LOCK = 0x6576_656E_7473  # "events": pg_advisory_xact_lock key
@@ -137,7 +138,6 @@ def dispatch_all() -> dict[str, int]:
     if busy:
         # Another dispatcher holds a destination and may have finished reading it before our events
         # were fanned out: come back soon rather than leave them to the beat's safety net.
-        from .outbox import kick
 
         kick()
     return {"fanned_out": fanned, "delivered": delivered}

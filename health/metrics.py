@@ -41,7 +41,9 @@ class HubCollector:
                                          "Duration of sync jobs finished in the window", labels=["status"])
         done = (SyncJob.objects.filter(completed_at__gte=window, started_at__isnull=False)
                 .annotate(took=ExpressionWrapper(F("completed_at") - F("started_at"), output_field=DurationField())))
-        for status in done.values_list("status", flat=True).distinct():
+        # order_by(): the model's default ordering would put created_at/id into SELECT DISTINCT,
+        # giving one "status" row (and one repeated series) per job.
+        for status in done.order_by().values_list("status", flat=True).distinct():
             of = done.filter(status=status)
             counts = of.aggregate(**{f"le{b}": Count("id", filter=Q(took__lte=timedelta(seconds=b)))
                                      for b in JOB_BUCKETS}, total=Count("id"), took_sum=Sum("took"))
@@ -88,6 +90,20 @@ class HubCollector:
                     .annotate(n=Count("id"))):
             sent.add_metric([row["provider"] or "", row["status"]], row["n"])
         yield sent
+
+        yield worker_heartbeats()
+
+
+def worker_heartbeats() -> GaugeMetricFamily:
+    """Age of each worker's consumer heartbeat: a growing age is a worker that stopped consuming."""
+    from .models import WorkerHeartbeat
+
+    beats = GaugeMetricFamily("hub_worker_heartbeat_age_seconds",
+                              "Seconds since each Celery worker's consumer last ran", labels=["worker", "queues"])
+    now = timezone.now()
+    for row in WorkerHeartbeat.objects.all():
+        beats.add_metric([row.name, row.queues], (now - row.beat_at).total_seconds())
+    return beats
 
 
 def render() -> bytes:

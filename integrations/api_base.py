@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from rest_framework import pagination, viewsets
+from rest_framework import viewsets
 
-# PostgreSQL's LIMIT and OFFSET are bigints.
-MAX_OFFSET = 2**63 - 1
-
-
-class LimitOffsetPagination(pagination.LimitOffsetPagination):
-    """``limit`` (default PAGE_SIZE, at most ``max_limit``) and ``offset``. Out-of-range numbers are
-    clamped, as DRF already does for invalid ones: ``offset=10**21`` reached the database and failed
-    there (a 500); now it is an empty page."""
-
-    max_limit = 1000
-
-    def get_offset(self, request) -> int:
-        return min(super().get_offset(request), MAX_OFFSET)
+from .pagination import LimitOffsetPagination
 
 
 class OrgScopedViewSet(viewsets.GenericViewSet):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from .errors import error_response
+from django.core.exceptions import RequestDataTooBig
+
+from .errors import PayloadTooLarge, error_response, log_too_large, too_large_detail
 
 log = logging.getLogger("integrations.api")
 
@@ -26,5 +28,8 @@ class ApiErrorMiddleware:
     def process_exception(self, request, exception):
         if not request.path.startswith("/api/"):
             return None
+        if isinstance(exception, RequestDataTooBig):  # a plain view read request.body
+            log_too_large(request, exception)
+            return error_response(PayloadTooLarge.default_code, too_large_detail(), 413)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response("server_error", "Internal error; it has been logged.", 500)

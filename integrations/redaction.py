@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
+import sys
 from typing import Any
 
 MASK = "********"
@@ -29,6 +31,57 @@ _TEXT_PATTERNS = [
         r"\1" + MASK,
     ),
 ]
+
+
+# --- keys in URLs -----------------------------------------------------------------------------
+# A webhook or callback URL's key is its only credential. Routes that carry one declare it as a
+# ``<str:key>`` parameter; ``?token=`` carries one too (KiotViet's webhook URL). Log lines keep a
+# recognisable prefix of the key (as the stored endpoints do), never the whole key.
+_KEY_QUERY = re.compile(r"([?&](?:token|key)=)([^&#\s\"]{1,6})[^&#\s\"]*")
+_keyed_route: re.Pattern[str] | None = None
+
+
+def _keyed_prefixes(patterns, prefix: str = "") -> list[str]:
+    found = []
+    for p in patterns:
+        route = str(p.pattern).lstrip("^")
+        if hasattr(p, "url_patterns"):
+            found += _keyed_prefixes(p.url_patterns, prefix + route)
+        elif "<str:key>" in route or "<key>" in route:
+            before = (prefix + route).split("<", 1)[0]
+            if before:
+                found.append("/" + before.lstrip("/"))
+    return found
+
+
+def _keyed_route_pattern() -> re.Pattern[str] | None:
+    """``/<prefix>KEY`` for every URL route with a ``key`` parameter, read once from the URLconf.
+
+    None until the URLconf has been imported by the process (a web process imports it to answer its
+    first request): a log call must never be what imports it.
+    """
+    global _keyed_route
+    if _keyed_route is None:
+        from django.conf import settings
+        from django.urls import get_resolver
+
+        if getattr(settings, "ROOT_URLCONF", None) not in sys.modules:
+            return None
+
+        prefixes = sorted(set(_keyed_prefixes(get_resolver().url_patterns)), key=len, reverse=True)
+        alternatives = "|".join(re.escape(p) for p in prefixes) or r"(?!)"
+        _keyed_route = re.compile(rf"({alternatives})([^/?#\s\"]{{1,6}})[^/?#\s\"]*")
+    return _keyed_route
+
+
+def mask_url_keys(text: str) -> str:
+    """``text`` (a path, request line or log message) with every URL key cut to its first 6 characters."""
+    if "/" not in text and "=" not in text:
+        return text
+    keyed = _keyed_route_pattern()
+    if keyed is not None:
+        text = keyed.sub("\\1\\2…", text)
+    return _KEY_QUERY.sub("\\1\\2…", text) if "=" in text else text
 
 
 def is_secret_key(name: str) -> bool:
@@ -73,7 +126,7 @@ def excerpt(data: Any, extra_secrets: tuple[str, ...] = (), limit: int = 2000) -
         try:
             if whole:
                 return json.dumps(redact(json.loads(data), extra_secrets), ensure_ascii=False, default=str)[:limit]
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep is bad input like any other: masked as text
             pass
         # Only ``limit`` characters are kept: redact only as far past them as a secret can reach
         # (the patterns mask a value cut short as well), not the whole body.
@@ -91,6 +144,10 @@ class RedactingFilter(logging.Filter):
         except Exception:  # noqa: BLE001 - a broken format string must not break logging
             return True
         cleaned = redact_text(message)
+        # Django's "Not Found: /api/.../<key>" lines. Before settings exist (early start-up) it
+        # cannot run: the line is logged as it is rather than lost.
+        with contextlib.suppress(Exception):
+            cleaned = mask_url_keys(cleaned)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

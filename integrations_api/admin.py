@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from rest_framework.authtoken.admin import TokenProxy
+from unfold.admin import ModelAdmin, TabularInline
 
+from connectors.registry import get_connector_class, provider_choices
 from integrations import audit
-from integrations.admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin, has_org_role, user_org_roles
+from integrations.admin_base import (
+    LargeTableMixin,
+    OrgRelatedFilter,
+    OrgScopedAdmin,
+    ReadOnlyOrgAdmin,
+    has_org_role,
+    user_org_roles,
+)
+from integrations.admin_display import badge, json_block, number, truncate, when
 from integrations.models import (
     ApiKey,
     CredentialAudit,
@@ -19,19 +32,20 @@ from integrations.models import (
     Role,
     role_at_least,
 )
+from integrations.schema_form import CFG_PREFIX, CRED_PREFIX, build_fields
 
-from .forms import IntegrationAdminForm
+from .forms import IntegrationAdminForm, connect_form_for
 
 
 # --- organizations and members --------------------------------------------------------------------
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ModelAdmin):
     """Tenants are created and managed by superusers only."""
 
     list_display = ["name", "slug", "created_at"]
@@ -123,8 +137,7 @@ class ApiKeyAdmin(OrgScopedAdmin):
 @admin.register(Integration)
 class IntegrationAdmin(OrgScopedAdmin):
     form = IntegrationAdminForm
-    list_display = ["name", "code", "provider", "organization", "status", "auto_sync_enabled", "last_sync_at",
-                    "last_connected_at", "has_connection_error"]
+    list_display = ["name", "provider", "status_label", "auto_sync_enabled", "last_sync", "next_sync", "error"]
     list_filter = ["status", "provider", "type", "auto_sync_enabled",
                    ("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "code", "provider", "description"]
@@ -139,13 +152,138 @@ class IntegrationAdmin(OrgScopedAdmin):
                                "created_at", "updated_at"]}),
     ]
     actions = ["test_connection", "sync_now"]
+    change_form_outer_before_template = "console/integration_panel.html"
+
+    # --- connect a provider: pick one, then its typed form --------------------------------------
+    def _provider(self, request, obj=None) -> str:
+        if obj is not None and obj.pk:
+            return obj.provider
+        return request.POST.get("provider") or request.GET.get("provider") or ""
+
+    def _connect_form(self, request, obj=None):
+        # "Raw JSON" (?mode=json, or _mode=json posted back) keeps the JSON boxes for what a schema
+        # cannot express and for pasting a whole configuration at once.
+        if "json" in (request.GET.get("mode"), request.POST.get("_mode")):
+            return None
+        provider = self._provider(request, obj)
+        return connect_form_for(provider) if provider else None
+
+    def get_fieldsets(self, request, obj=None):
+        form = self._connect_form(request, obj)
+        if form is None:
+            return super().get_fieldsets(request, obj)
+        names = list(build_fields(form.connector, {}, {}))
+        credentials = [n for n in names if n.startswith(CRED_PREFIX)]
+        config = [n for n in names if n.startswith(CFG_PREFIX)]
+        fieldsets = [
+            (None, {"fields": ["organization", "name", "code", "type", "provider", "status", "description"]}),
+            ("Credentials", {"fields": [*credentials, "webhook_secret_masked"],
+                             "description": "Secrets are never shown again once saved; leave a box blank to keep "
+                                            "the stored value."}),
+            ("Provider settings", {"fields": ["base_url", *config]}),
+            ("Sync", {"fields": ["sync_interval_minutes", "auto_sync_enabled",
+                                 *(["sync_streams"] if form.connector.streams else [])]}),
+        ]
+        if obj is not None and obj.pk:
+            fieldsets.append(("Health", {"fields": ["last_sync_at", "next_sync_at", "last_connected_at",
+                                                    "connection_error", "consecutive_failures", "created_at",
+                                                    "updated_at"]}))
+        return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = self._connect_form(request, obj)
+        if form is not None:
+            kwargs["form"] = form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        provider = self._provider(request)
+        if not provider or connect_form_for(provider) is None and provider not in dict(provider_choices()):
+            # Step one: pick the provider; its form follows (GET ?provider=<code>).
+            context = {**self.admin_site.each_context(request), "title": "Connect a provider",
+                       "opts": self.model._meta, "providers": _provider_cards(),
+                       "add_url": reverse("admin:integrations_integration_add")}
+            return TemplateResponse(request, "console/provider_picker.html", context)
+        extra = {**(extra_context or {}), "hub_provider": dict(provider_choices()).get(provider, provider),
+                 "hub_save_and_test": True, "hub_json_url": f"?provider={provider}&mode=json"}
+        return super().add_view(request, form_url, extra_context=extra)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = dict(extra_context or {})
+        obj = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if obj is not None:
+            extra.update(self.panel_context(request, obj))
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def panel_context(self, request, obj: Integration) -> dict:
+        """The integration page's header: webhook URL to copy, registration state, last connection test."""
+        from .tasks import CONNECTION_TEST_ACTION
+
+        last_test = obj.logs.filter(action=CONNECTION_TEST_ACTION).order_by("-created_at").first()
+        try:
+            connector = get_connector_class(obj.provider)
+        except KeyError:
+            connector = None
+        registration = None
+        if connector is not None and hasattr(connector, "register_webhooks"):
+            entry = obj.logs.filter(action__endswith="webhooks.result").order_by("-created_at").first()
+            registration = {"ok": entry.level == "info", "message": entry.response_excerpt or entry.error_message,
+                            "at": entry.created_at} if entry else {"ok": None, "message": "not registered yet"}
+        return {"hub_integration": obj, "hub_webhook_url": obj.callback_url, "hub_last_test": last_test,
+                "hub_registration": registration, "hub_save_and_test": True, "hub_json_url": "?mode=json",
+                "hub_may_operate": has_org_role(request, obj.organization_id, Role.MANAGER)}
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.sync_now_view)
+        return [path("<int:pk>/sync/", view, name="integrations_integration_sync"), *super().get_urls()]
+
+    def sync_now_view(self, request, pk: int) -> HttpResponseRedirect:
+        """The page's "Sync now": queue every stream, then watch the jobs' progress bars."""
+        integration = self.get_queryset(request).filter(pk=pk).first()  # another organization's: 404
+        if integration is None:
+            raise Http404("No such integration.")
+        if request.method == "POST":
+            self.sync_now(request, self.get_queryset(request).filter(pk=pk))
+            return HttpResponseRedirect(
+                f"{reverse('admin:syncjobs_syncjob_changelist')}?integration__id__exact={integration.pk}")
+        return HttpResponseRedirect(reverse("admin:integrations_integration_change", args=[pk]))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if "_saveandtest" in request.POST:
+            return self._test_and_show(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if "_saveandtest" in request.POST:
+            return self._test_and_show(request, obj)
+        return super().response_change(request, obj)
+
+    def _test_and_show(self, request, obj: Integration) -> HttpResponseRedirect:
+        result = run_test_now(obj)
+        if result["ok"]:
+            self.message_user(request, f"Saved. Connection works: {result['message']}", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Saved, but the connection test failed: {result['message']}", messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:integrations_integration_change", args=[obj.pk]))
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "organization"] if obj else self.readonly_fields
 
-    @admin.display(boolean=True, description="Error")
-    def has_connection_error(self, obj: Integration) -> bool:
-        return bool(obj.connection_error)
+    @admin.display(description="status", ordering="status")
+    def status_label(self, obj: Integration) -> str:
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="last sync", ordering="last_sync_at")
+    def last_sync(self, obj: Integration) -> str:
+        return when(obj.last_sync_at)
+
+    @admin.display(description="next sync", ordering="next_sync_at")
+    def next_sync(self, obj: Integration) -> str:
+        return when(obj.next_sync_at) if obj.auto_sync_enabled else "—"
+
+    @admin.display(description="error")
+    def error(self, obj: Integration) -> str:
+        return truncate(obj.connection_error, 48)
 
     def save_model(self, request, obj: Integration, form, change: bool) -> None:
         before = audit.snapshot({})
@@ -167,14 +305,14 @@ class IntegrationAdmin(OrgScopedAdmin):
 
     @admin.action(description="Test connection")
     def test_connection(self, request, queryset) -> None:
+        # Many at once go to the worker; one integration's page answers in the request ("Save and test").
         from .tasks import test_connection
 
         integrations = self._operable(request, queryset)
         for integration in integrations:
             test_connection.delay(integration.pk)
-        self.message_user(
-            request, f"Connection test queued for {len(integrations)} integration(s); see their logs for the result."
-        )
+        self.message_user(request, f"Connection test queued for {len(integrations)} integration(s); each "
+                                   "integration's page shows its result.")
 
     @admin.action(description="Sync now")
     def sync_now(self, request, queryset) -> None:
@@ -193,30 +331,81 @@ class IntegrationAdmin(OrgScopedAdmin):
             self.message_user(request, f"{integration}: queued sync job(s) {ids}.")
 
 
+def run_test_now(integration: Integration) -> dict:
+    """Run the connection test in this request and return its outcome (the provider's own message).
+
+    In the request, not on a worker: the admin saves inside a transaction that another connection
+    cannot see yet. It is bounded by the HTTP client's connect/read timeouts and retry budget.
+    """
+    from .tasks import run_connection_test
+
+    return run_connection_test(Integration.objects.get(pk=integration.pk))
+
+
+def _provider_cards() -> list[dict]:
+    cards = []
+    for code, name in provider_choices():
+        connector = get_connector_class(code)
+        doc = (connector.__doc__ or "").strip().splitlines()
+        cards.append({"code": code, "name": name, "type": connector.integration_type,
+                      "initials": "".join(w[0] for w in name.split()[:2]).upper(),
+                      "about": doc[0] if doc else "", "typed": connect_form_for(code) is not None})
+    return sorted(cards, key=lambda c: c["name"].lower())
+
+
 # --- logs and audits (read-only) -----------------------------------------------------------------
+class LevelFilter(admin.SimpleListFilter):
+    """Fixed choices: reading DISTINCT levels from a million log rows costs more than the page."""
+
+    title = "level"
+    parameter_name = "level"
+
+    def lookups(self, request, model_admin):
+        return [("info", "info"), ("warning", "warning"), ("error", "error")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(level=self.value()) if self.value() else queryset
+
+
 @admin.register(IntegrationLog)
-class IntegrationLogAdmin(ReadOnlyOrgAdmin):
-    list_display = ["created_at", "integration", "action", "direction", "level", "method", "short_endpoint",
-                    "status_code", "duration_ms"]
-    list_filter = [("integration", admin.RelatedOnlyFieldListFilter), "action", "level", "direction", "created_at"]
+class IntegrationLogAdmin(LargeTableMixin, ReadOnlyOrgAdmin):
+    list_display = ["created", "integration", "action", "level_label", "call", "status", "duration"]
+    list_filter = [("integration", OrgRelatedFilter), LevelFilter, "direction", "created_at"]
     search_fields = ["endpoint", "error_message", "action"]
-    date_hierarchy = "created_at"
     list_select_related = ["integration"]
     fields = ["created_at", "organization", "integration", "action", "direction", "level", "method", "endpoint",
               "status_code", "duration_ms", "sync_job_id", "error_message", "request_text", "response_text"]
     readonly_fields = fields
 
-    @admin.display(description="Endpoint")
-    def short_endpoint(self, obj: IntegrationLog) -> str:
-        return obj.endpoint if len(obj.endpoint) <= 80 else obj.endpoint[:77] + "…"
+    @admin.display(description="at", ordering="created_at")
+    def created(self, obj: IntegrationLog) -> str:
+        return when(obj.created_at)
+
+    @admin.display(description="level", ordering="level")
+    def level_label(self, obj: IntegrationLog) -> str:
+        return badge(obj.level, obj.level)
+
+    @admin.display(description="call")
+    def call(self, obj: IntegrationLog) -> str:
+        return truncate(f"{obj.method} {obj.endpoint}".strip(), 56)
+
+    @admin.display(description="HTTP", ordering="status_code")
+    def status(self, obj: IntegrationLog) -> str:
+        if not obj.status_code:
+            return badge("failed", obj.error_message[:20] or "no answer") if obj.error_message else "—"
+        return badge("ok" if obj.status_code < 400 else "failed", str(obj.status_code))
+
+    @admin.display(description="ms", ordering="duration_ms")
+    def duration(self, obj: IntegrationLog) -> str:
+        return number(obj.duration_ms)
 
     @admin.display(description="Request excerpt")
     def request_text(self, obj: IntegrationLog) -> str:
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', obj.request_excerpt or "—")
+        return json_block(obj.request_excerpt, is_body=True)
 
     @admin.display(description="Response excerpt")
     def response_text(self, obj: IntegrationLog) -> str:
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', obj.response_excerpt or "—")
+        return json_block(obj.response_excerpt, is_body=True)
 
 
 @admin.register(CredentialAudit)
@@ -224,3 +413,8 @@ class CredentialAuditAdmin(ReadOnlyOrgAdmin):
     list_display = ["created_at", "integration", "action", "fields", "user", "api_key", "via"]
     list_filter = ["action", "via", ("integration", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["integration", "user", "api_key"]
+
+
+# --- DRF's user tokens: hidden. A token's key is its primary key, so every link, checkbox and URL of
+# its admin pages would carry the secret itself; users get and drop tokens through the API.
+admin.site.unregister(TokenProxy)

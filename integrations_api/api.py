@@ -14,6 +14,7 @@ from integrations import audit
 from integrations.api_base import OrgScopedViewSet
 from integrations.auth import acting_user
 from integrations.errors import Conflict
+from integrations.filters import HubFilterSet
 from integrations.models import (
     ApiKey,
     CredentialAudit,
@@ -48,7 +49,7 @@ class QueueUnavailable(exceptions.APIException):
 
 
 # --- integrations --------------------------------------------------------------------------------
-class IntegrationFilter(django_filters.FilterSet):
+class IntegrationFilter(HubFilterSet):
     class Meta:
         model = Integration
         fields = ["provider", "status", "type", "code", "auto_sync_enabled"]
@@ -182,7 +183,7 @@ class ApiKeyViewSet(
 
 
 # --- logs and audits -----------------------------------------------------------------------------
-class IntegrationLogFilter(django_filters.FilterSet):
+class IntegrationLogFilter(HubFilterSet):
     # By id, not a model choice: another organization's integration id must look like no match.
     integration = django_filters.NumberFilter(field_name="integration_id")
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
@@ -201,7 +202,7 @@ class IntegrationLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Or
     ordering_fields = ["created_at", "duration_ms", "status_code"]
 
 
-class CredentialAuditFilter(django_filters.FilterSet):
+class CredentialAuditFilter(HubFilterSet):
     integration = django_filters.NumberFilter(field_name="integration_id")
 
     class Meta:

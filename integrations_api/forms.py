@@ -11,12 +11,14 @@ from typing import Any
 
 from django import forms
 from rest_framework import serializers
+from unfold.widgets import INPUT_CLASSES, UnfoldAdminCheckboxSelectMultipleWidget
 
 from connectors.registry import get_connector_class, provider_choices
 from integrations.audit import is_mask, mask_credentials, merge_credentials
 from integrations.inputs import MaskedTextInput, contains_nul
 from integrations.models import Integration
 from integrations.redaction import MASK
+from integrations.schema_form import CFG_PREFIX, CRED_PREFIX, build_fields, collect, errors_to_fields, schema_fields
 
 from .serializers import json_safe
 
@@ -135,3 +137,104 @@ class IntegrationAdminForm(forms.ModelForm):
         if commit:
             integration.save()
         return integration
+
+
+SYNC_STREAMS_KEY = "sync_streams"
+
+
+class SchemaConnectForm(IntegrationAdminForm):
+    """Connect a provider by its schema: typed fields instead of JSON (the class is built per provider)."""
+
+    connector = None  # set by connect_form_for
+
+    class Meta(IntegrationAdminForm.Meta):
+        fields = ["organization", "name", "code", "type", "status", "description", "base_url",
+                  "sync_interval_minutes", "auto_sync_enabled"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.pop("credentials_masked", None)
+        self.fields.pop("config", None)
+        self.fields["provider"].initial = self.connector.provider
+        self.fields["provider"].widget = forms.HiddenInput()
+        self.fields["provider"].required = False
+        if "description" in self.fields:
+            self.fields["description"].widget.attrs["rows"] = 2
+        # Declared (not model) fields get the console's input style too.
+        self.fields["webhook_secret_masked"].widget.attrs["class"] = " ".join(INPUT_CLASSES)
+        if not self.instance.pk:
+            self.initial.setdefault("type", self.connector.integration_type)
+        stored = self.instance.config or {}
+        if self.connector.streams:
+            # Stored in config: the model has no field for it (beat may read config["sync_streams"]).
+            self.fields["sync_streams"] = forms.MultipleChoiceField(
+                required=False, widget=UnfoldAdminCheckboxSelectMultipleWidget, label="Streams a scheduled run syncs",
+                choices=[(name, name) for name in self.connector.streams],
+                help_text="None ticked: every stream. Manual syncs choose their own.",
+            )
+            self.initial["sync_streams"] = stored.get(SYNC_STREAMS_KEY) or []
+        for name, field in build_fields(self.connector, self.instance.credentials or {}, stored).items():
+            self.fields[name] = field
+            if name.startswith(CFG_PREFIX):
+                self.initial[name] = field.initial
+
+    def clean(self) -> dict[str, Any]:
+        data = forms.ModelForm.clean(self)
+        data["provider"] = self.connector.provider
+        organization_id = data["organization"].pk if data.get("organization") else self.instance.organization_id
+        code = data.get("code")
+        if code and organization_id:
+            taken = Integration.objects.filter(organization_id=organization_id, code=code).exclude(pk=self.instance.pk)
+            if taken.exists():
+                self.add_error("code", "An integration with this code already exists in this organization.")
+        stored_credentials = dict(self.instance.credentials or {}) if self.instance.pk else {}
+        credentials, config = collect(data, self.connector, stored_credentials, self.instance.config or {})
+        if contains_nul(credentials) or contains_nul(config):  # PostgreSQL cannot store NUL in JSON
+            raise forms.ValidationError("Null characters are not allowed.")
+        config.pop(SYNC_STREAMS_KEY, None)
+        if data.get("sync_streams"):
+            config[SYNC_STREAMS_KEY] = [s for s in self.connector.streams if s in data["sync_streams"]]
+        for label, validate, value, prefix, target in (
+            ("config", self.connector.validate_config, config, CFG_PREFIX, "config"),
+            ("credentials", self.connector.validate_credentials, credentials, CRED_PREFIX, "credentials"),
+        ):
+            try:
+                validated = json_safe(validate(value))
+            except serializers.ValidationError as exc:
+                for field, messages in errors_to_fields(exc.detail, prefix).items():
+                    for message in messages:
+                        self.add_error(field if field in self.fields else None, f"{label}: {message}"
+                                       if field not in self.fields else message)
+                continue
+            if target == "config":
+                extra = {k: v for k, v in value.items() if k not in schema_fields(self.connector.config_serializer)}
+                validated = {**validated, **extra}  # the console's own keys (stream selection) survive
+            data[target] = validated
+        secret = data.get("webhook_secret_masked", "")
+        data["webhook_secret"] = self.instance.webhook_secret if is_mask(secret) else secret
+        return data
+
+    def save(self, commit: bool = True) -> Integration:
+        integration = super().save(commit=False)
+        integration.provider = self.connector.provider
+        if "config" in self.cleaned_data:
+            integration.config = self.cleaned_data["config"]
+        if commit:
+            integration.save()
+        return integration
+
+
+def connect_form_for(provider: str) -> type[SchemaConnectForm] | None:
+    """The typed form of a provider, or None when it declares no schema (the JSON form then)."""
+    try:
+        connector = get_connector_class(provider)
+    except KeyError:
+        return None
+    if connector.credentials_serializer is None and connector.config_serializer is None:
+        return None
+    # Declared on the class (the admin checks its fieldsets against them); __init__ refines them per instance.
+    declared: dict[str, Any] = {"connector": connector, **build_fields(connector, {}, {})}
+    if connector.streams:
+        declared["sync_streams"] = forms.MultipleChoiceField(required=False,
+                                                             choices=[(s, s) for s in connector.streams])
+    return type(f"{connector.__name__}ConnectForm", (SchemaConnectForm,), declared)

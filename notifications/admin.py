@@ -1,4 +1,5 @@
 from django.contrib import admin
+from unfold.admin import TabularInline
 
 from integrations.admin_base import OrgScopedAdmin, ReadOnlyOrgAdmin
 
@@ -11,7 +12,7 @@ class NotificationTemplateAdmin(OrgScopedAdmin):
     list_filter = ("name", "channel")
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(TabularInline):
     model = Delivery
     fields = ("recipient", "status", "provider", "provider_message_id", "attempts", "error", "sent_at")
     readonly_fields = fields

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from integrations.models import Integration, Organization
 
+from .recipients import InvalidRecipient, normalise
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", "E-mail"
@@ -156,7 +158,6 @@ class AlertRule(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .recipients import InvalidRecipient, normalise
 
         if not isinstance(self.recipients, list) or not self.recipients:
             raise ValidationError({"recipients": "A list of e-mail addresses or phone numbers."})

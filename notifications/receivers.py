@@ -25,6 +25,7 @@ from syncjobs.signals import records_written
 from webhooks.models import EventStatus, WebhookEvent
 
 from .models import AlertKind, AlertRule, AlertState
+from .services import NotificationError, send
 
 log = logging.getLogger("notifications.alerts")
 
@@ -46,7 +47,6 @@ def on_records_written(sender, job, integration, model, result, deleted_ids, **k
         Q(integration__isnull=True) | Q(integration=integration),
         organization_id=integration.organization_id, kind=kind, is_active=True,
     ))
-    from .services import NotificationError
 
     for rule in rules:
         try:
@@ -62,8 +62,6 @@ def on_records_written(sender, job, integration, model, result, deleted_ids, **k
 
 def evaluate(rule: AlertRule, levels: list[StockLevel]) -> int:
     """Fire the rule for levels newly below threshold, clear it for levels back above; return fired count."""
-    from .services import send
-
     subjects = {f"stock:{level.pk}": level for level in levels}
     open_states = {s.subject: s for s in AlertState.objects.filter(rule=rule, subject__in=subjects)}
     fired = 0
@@ -87,8 +85,6 @@ def evaluate(rule: AlertRule, levels: list[StockLevel]) -> int:
 
 def check_expiry(rule: AlertRule, batches=None) -> int:
     """Notify once per batch expiring within ``rule.threshold`` days; return how many fired."""
-    from .services import send
-
     now = timezone.now()
     qs = ProductRelation.objects.all() if batches is None else batches
     qs = qs.filter(organization_id=rule.organization_id, kind=RelationKind.BATCH, deleted_at__isnull=True,
@@ -114,7 +110,6 @@ def send_daily_report(rule: AlertRule) -> bool:
     """The day's report for the rule's organization, once per date; True when it was sent now."""
     from django.db.models import Count, Sum
 
-    from .services import send
 
     today = timezone.localdate()
     subject = f"day:{today.isoformat()}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from . import services
+from .models import AlertKind, AlertRule
+from .receivers import check_expiry, send_daily_report
 
 
 @shared_task(acks_late=True)
@@ -28,17 +30,11 @@ def sweep_deliveries() -> int:
 @shared_task
 def check_expiry_alerts() -> int:
     """Hourly: batches that entered an expiry rule's window since the last sync (time passes, data does not)."""
-    from .models import AlertKind, AlertRule
-    from .receivers import check_expiry
-
     return sum(check_expiry(rule) for rule in AlertRule.objects.filter(kind=AlertKind.EXPIRY, is_active=True))
 
 
 @shared_task
 def send_daily_reports() -> int:
     """Hourly: each daily-report rule sends once per date (the first run of the day)."""
-    from .models import AlertKind, AlertRule
-    from .receivers import send_daily_report
-
     return sum(send_daily_report(rule) for rule in AlertRule.objects.filter(kind=AlertKind.DAILY_REPORT,
                                                                             is_active=True))

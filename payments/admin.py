@@ -3,7 +3,6 @@ stored gateway callbacks, and a reconciliation view with CSV export."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django import forms
@@ -12,9 +11,12 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.admin import TabularInline
 
 from connectors.errors import ConnectorError
+from connectors.money import exponent, to_major
 from integrations.admin_base import ReadOnlyOrgAdmin, has_org_role, user_org_roles
+from integrations.admin_display import badge, json_block, truncate, when
 from integrations.models import Integration, Role
 
 from . import reconciliation, services
@@ -23,7 +25,15 @@ from .models import GatewayCallback, PaymentStateChange, PaymentTransaction
 log = logging.getLogger("payments.admin")
 
 
-class StateChangeInline(admin.TabularInline):
+def format_money(amount: int | None, currency: str) -> str:
+    """Minor units as the major amount with separators and the currency: 1000 USD -> "10.00 USD"."""
+    if amount is None:
+        return "—"
+    digits = exponent(currency)
+    return format_html('<span class="hub-num">{} {}</span>', f"{to_major(amount, currency):,.{digits}f}", currency)
+
+
+class StateChangeInline(TabularInline):
     model = PaymentStateChange
     fields = ["at", "from_state", "to_state", "gateway_state", "reason", "source"]
     readonly_fields = fields
@@ -37,11 +47,26 @@ class StateChangeInline(admin.TabularInline):
         return False
 
 
+class ReconciliationFilter(admin.SimpleListFilter):
+    """The dashboard's "paid with no order or invoice" link: paid transactions nothing of ours matches."""
+
+    title = "reconciliation"
+    parameter_name = "reconciliation"
+
+    def lookups(self, request, model_admin):
+        return [("unmatched", "Paid, no order or invoice linked")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unmatched":
+            return queryset.filter(state="paid", order__isnull=True, invoice__isnull=True)
+        return queryset
+
+
 @admin.register(PaymentTransaction)
 class PaymentTransactionAdmin(ReadOnlyOrgAdmin):
-    list_display = ["id", "created_at", "integration", "provider", "reference", "amount", "currency", "state",
-                    "gateway_state", "gateway_transaction_id"]
-    list_filter = ["provider", "state", "integration", "created_at", "test_mode"]
+    list_display = ["id", "created", "integration", "reference_short", "money", "state_label", "gateway_state"]
+    show_full_result_count = False
+    list_filter = ["provider", "state", ReconciliationFilter, "integration", "created_at", "test_mode"]
     search_fields = ["reference", "gateway_transaction_id"]
     date_hierarchy = "created_at"
     list_select_related = ["integration"]
@@ -49,14 +74,34 @@ class PaymentTransactionAdmin(ReadOnlyOrgAdmin):
     actions = ["refund_payments"]
     exclude = ["raw", "data"]
     readonly_fields = ["organization", "integration", "provider", "order", "invoice", "reference", "description",
-                       "amount", "currency", "refunded_amount", "gateway_transaction_id", "state", "gateway_state",
+                       "money", "refunded", "gateway_transaction_id", "state", "gateway_state",
                        "cancel_reason", "gateway_time", "test_mode", "idempotency_key", "created_at", "pending_at",
                        "paid_at", "cancelled_at", "refunded_at", "failed_at", "raw_pretty"]
     change_list_template = "admin/payments/paymenttransaction/change_list.html"
 
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: PaymentTransaction) -> str:
+        return when(obj.created_at)
+
+    @admin.display(description="reference")
+    def reference_short(self, obj: PaymentTransaction) -> str:
+        return truncate(obj.reference, 28)
+
+    @admin.display(description="amount", ordering="amount")
+    def money(self, obj: PaymentTransaction) -> str:
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description="refunded")
+    def refunded(self, obj: PaymentTransaction) -> str:
+        return format_money(obj.refunded_amount, obj.currency)
+
+    @admin.display(description="state", ordering="state")
+    def state_label(self, obj: PaymentTransaction) -> str:
+        return badge(obj.state, obj.get_state_display())
+
     @admin.display(description="Gateway payload")
     def raw_pretty(self, obj: PaymentTransaction) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.raw, indent=2, ensure_ascii=False)[:100_000])
+        return json_block(obj.raw)
 
     @admin.action(description="Refund (what is left) through the gateway")
     def refund_payments(self, request, queryset):
@@ -127,13 +172,12 @@ class GatewayCallbackAdmin(ReadOnlyOrgAdmin):
 
     @admin.display(description="Headers")
     def headers_pretty(self, obj: GatewayCallback) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.headers, indent=2, ensure_ascii=False))
+        return json_block(obj.headers)
 
     @admin.display(description="Body")
     def body_text(self, obj: GatewayCallback) -> str:
-        return format_html("<pre style='white-space: pre-wrap'>{}</pre>",
-                           bytes(obj.body).decode("utf-8", "replace")[:100_000])
+        return json_block(obj.body, is_body=True)
 
     @admin.display(description="Answer")
     def response_pretty(self, obj: GatewayCallback) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.response, indent=2, ensure_ascii=False))
+        return json_block(obj.response)

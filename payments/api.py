@@ -8,7 +8,6 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-import django_filters
 from django import forms
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,9 +17,10 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from connectors.errors import ConfigError, ConnectorError
+from connectors.money import exponent, to_major, to_minor
 from integrations.api_base import OrgScopedViewSet
-from integrations.errors import Conflict, error_body
-from integrations.filters import IsoDateTimeFilter, UtcIsoDateTimeField
+from integrations.errors import Conflict, error_body, seed_error_body
+from integrations.filters import HubFilterSet, IsoDateTimeFilter, UtcIsoDateTimeField
 from integrations.models import Integration, IntegrationStatus, Role
 from records.models import Invoice, Order
 
@@ -39,7 +39,7 @@ log = logging.getLogger("payments.api")
 DEFAULT_TEST_AMOUNTS = {"UZS": 100_000, "USD": 1_000}
 
 
-class PaymentFilter(django_filters.FilterSet):
+class PaymentFilter(HubFilterSet):
     created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
@@ -191,14 +191,30 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScoped
         return response
 
 
+# The document's payment statuses (Stripe's words) for our ledger states.
+TEST_STATUS = {"paid": "succeeded", "pending": "processing", "created": "requires_action", "failed": "failed",
+               "cancelled": "canceled", "refunded": "refunded"}
+
+
 class TestPaymentView(GenericAPIView):
     """POST /api/integrations/test/payment: a test-mode payment through a test-mode gateway of the
-    organization (``integration`` or ``provider`` to choose). A live gateway is refused."""
+    organization (``integration``, or ``gateway`` / ``provider`` to choose). A live gateway is refused.
+
+    Speaks the services API document: ``{amount: 10.00, currency, gateway, orderId}`` in, ``{success,
+    transactionId, status, amount, currency, gateway}`` out (our ledger row beside them); errors in
+    ``{"success": false, "message", "error"}``.
+    """
 
     required_roles = {"POST": Role.MANAGER}
     serializer_class = TestPaymentSerializer
 
-    @extend_schema(responses={201: OpenApiTypes.OBJECT})
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if isinstance(response.data, dict):
+            response.data = seed_error_body(response.data)
+        return response
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def post(self, request):
         ser = TestPaymentSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -208,20 +224,36 @@ class TestPaymentView(GenericAPIView):
         if not connector.is_test_mode(gateway):
             raise Conflict(f"Integration {gateway.code} is not in test mode: no test payment through a live gateway.")
         currency = (data.get("currency") or connector.test_currency).upper()
-        body = {"integration": gateway.pk, "currency": currency, "reference": f"TEST-{secrets.token_hex(6).upper()}",
-                "amount": data.get("amount") or DEFAULT_TEST_AMOUNTS.get(currency, 1_000),
-                "description": "Test payment", **connector.test_options()}
+        amount = DEFAULT_TEST_AMOUNTS.get(currency, 1_000)
+        if data.get("amount") is not None:
+            amount = to_minor(data["amount"], currency)
+            if not amount or amount > 10**12:
+                raise exceptions.ValidationError({"amount": f"{data['amount']} {currency} is not a whole number of "
+                                                            f"minor units ({exponent(currency)} decimals)."})
+        order_id = data.get("orderId", "")
+        reference = f"TEST-{order_id}-{secrets.token_hex(4).upper()}" if order_id else \
+            f"TEST-{secrets.token_hex(6).upper()}"
+        body = {"integration": gateway.pk, "currency": currency, "reference": reference, "amount": amount,
+                "description": f"Test payment {order_id}".strip(), **connector.test_options()}
         result, code = start(request, body, test_mode=True, source="api.test")
         if code >= 400:
-            return Response(result, status=code)
-        return Response({"success": True, "data": result}, status=code)
+            return Response(seed_error_body(result), status=code)
+        # Our ledger row first, the document's fields over it (its amount is in major units; ours is
+        # kept as amount_minor).
+        return Response({"success": True, "data": {
+            **result, "amount_minor": result["amount"],
+            "success": result["state"] not in ("failed", "cancelled"),
+            "transactionId": result["gateway_transaction_id"] or f"tx_{result['id']}",
+            "status": TEST_STATUS.get(result["state"], result["state"]),
+            "amount": float(to_major(result["amount"], result["currency"])), "currency": result["currency"],
+            "gateway": gateway.provider, "orderId": order_id or None}})
 
     def _gateway(self, organization, data: dict[str, Any]) -> Integration:
         if data.get("integration") is not None:
             return resolve_gateway(organization, data["integration"])
         qs = Integration.objects.filter(organization=organization).exclude(status=IntegrationStatus.INACTIVE)
-        if data.get("provider"):
-            qs = qs.filter(provider=data["provider"])
+        if data.get("gateway") or data.get("provider"):
+            qs = qs.filter(provider=data.get("gateway") or data["provider"])
         for integration in qs.order_by("id"):
             if services.is_gateway(integration) and services.gateway_of(integration).is_test_mode(integration):
                 return integration

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -98,7 +99,16 @@ class RefundSerializer(serializers.Serializer):
 
 
 class TestPaymentSerializer(serializers.Serializer):
+    """The services API document's test payment: ``{amount: 10.00, currency, gateway, orderId}``.
+
+    ``amount`` is a decimal in major units (converted with the currency's exponent by the view);
+    ``gateway`` is a provider (``stripe``), like ``provider``; ``integration`` picks one by id or code.
+    """
+
     integration = GatewayRefField(required=False)
     provider = serializers.CharField(max_length=64, required=False, validators=[no_nul])
-    amount = MinorUnitsField(min_value=1, max_value=10**12, required=False)
+    gateway = serializers.CharField(max_length=64, required=False, validators=[no_nul])
+    amount = serializers.DecimalField(max_digits=18, decimal_places=6, min_value=Decimal("0.000001"),
+                                      max_value=Decimal(10**10), required=False)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
+    orderId = serializers.CharField(max_length=64, required=False, validators=[no_nul])  # noqa: N815 - the document's name

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connectors import money
+from connectors.base import strip_payload_secrets
 from connectors.errors import ConnectorError
 from connectors.gateway import GatewayUnreachable, PaymentGateway
 from connectors.registry import get_connector_class, providers
@@ -22,6 +23,24 @@ from .models import OPEN_STATES, STATE_TIMESTAMP, TRANSITIONS, PaymentState, Pay
 from .signals import payment_state_changed
 
 log = logging.getLogger("payments")
+
+
+def strip_secrets(provider: str, payload: Any) -> Any:
+    """``payload`` without the secret fields its gateway declares (``payload_secret_fields``).
+
+    Applied to every payload the ledger stores: ``raw``, ``data`` (the checkout) and history rows.
+    """
+    try:
+        names = get_connector_class(provider).payload_secret_fields
+    except KeyError:  # a provider no longer installed: nothing declared
+        return payload
+    return strip_payload_secrets(payload, names)
+
+
+def _history(tx: PaymentTransaction, **fields: Any) -> PaymentStateChange:
+    if fields.get("data"):
+        fields["data"] = strip_secrets(tx.provider, fields["data"])
+    return PaymentStateChange.objects.create(transaction=tx, **fields)
 
 
 class PaymentConflict(Exception):
@@ -48,15 +67,15 @@ def transition(tx: PaymentTransaction, new_state: str, *, source: str, gateway_s
     if reason and new_state in (PaymentState.CANCELLED, PaymentState.REFUNDED, PaymentState.FAILED):
         updates["cancel_reason"] = reason[:255]
     if raw is not None:
-        updates["raw"] = raw
+        updates["raw"] = strip_secrets(tx.provider, raw)
     stamp = STATE_TIMESTAMP.get(new_state)
     if stamp and new_state != old_state and getattr(tx, stamp) is None:
         updates[stamp] = at
     for name, value in updates.items():
         setattr(tx, name, value)
     tx.save(update_fields=[*updates, "updated_at"])
-    PaymentStateChange.objects.create(transaction=tx, from_state=old_state, to_state=new_state,
-                                      gateway_state=tx.gateway_state, reason=reason[:255], source=source, at=at)
+    _history(tx, from_state=old_state, to_state=new_state, gateway_state=tx.gateway_state, reason=reason[:255],
+             source=source, at=at)
     if new_state != old_state:
         payment_state_changed.send(sender=PaymentTransaction, transaction=tx, old_state=old_state, new_state=new_state)
     return True
@@ -64,8 +83,7 @@ def transition(tx: PaymentTransaction, new_state: str, *, source: str, gateway_s
 
 def record_created(tx: PaymentTransaction, source: str) -> None:
     """The first history row of a new transaction."""
-    PaymentStateChange.objects.create(transaction=tx, from_state="", to_state=tx.state,
-                                      gateway_state=tx.gateway_state, source=source, at=tx.created_at)
+    _history(tx, from_state="", to_state=tx.state, gateway_state=tx.gateway_state, source=source, at=tx.created_at)
 
 
 def gateway_of(integration: Integration) -> PaymentGateway:
@@ -212,8 +230,8 @@ def create_payment(organization: Organization, integrations: list[Integration], 
             return CreateResult(tx, {}, attempts, f"unexpected {exc.__class__.__name__}; the outcome is unknown")
         attempts.append(Attempt(integration.code, "created"))
         tx.refresh_from_db()
-        # The client secret is for the payer's browser, once: returned, not kept.
-        kept = {k: v for k, v in checkout.items() if k != "client_secret"}
+        # What the payer's browser needs once (Stripe's client_secret) is returned here, never kept.
+        kept = strip_secrets(tx.provider, checkout)
         if kept:
             PaymentTransaction.objects.filter(pk=tx.pk).update(data={**tx.data, "checkout": kept})
             tx.data = {**tx.data, "checkout": kept}
@@ -279,7 +297,6 @@ def apply_refund(tx_id: int, refunded_total: int, *, source: str, raw: dict | No
         else:
             PaymentTransaction.objects.filter(pk=tx.pk).update(refunded_amount=refunded_total)
             tx.refunded_amount = refunded_total
-            PaymentStateChange.objects.create(transaction=tx, from_state=tx.state, to_state=tx.state,
-                                              gateway_state=tx.gateway_state, reason="partial refund",
-                                              source=source, data={"refunded_amount": refunded_total})
+            _history(tx, from_state=tx.state, to_state=tx.state, gateway_state=tx.gateway_state,
+                     reason="partial refund", source=source, data={"refunded_amount": refunded_total})
     return tx

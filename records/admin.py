@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import QuerySet
+from unfold.admin import TabularInline
 
-from integrations.admin_base import ReadOnlyOrgAdmin
+from integrations.admin_base import LargeTableMixin, OrgRelatedFilter, ReadOnlyOrgAdmin
 
 from . import models as m
 
@@ -26,18 +27,19 @@ class DeletedFilter(admin.SimpleListFilter):
 BINDING_DISPLAY = ["integration", "external_id", "sync_status", "last_synced_at", "deleted_at"]
 
 
-class RecordAdmin(ReadOnlyOrgAdmin):
+class RecordAdmin(LargeTableMixin, ReadOnlyOrgAdmin):
     """Read-only: a record changed here would be overwritten by the next sync anyway."""
 
-    list_filter = [("integration", admin.RelatedOnlyFieldListFilter), "sync_status", DeletedFilter]
+    list_filter = [("integration", OrgRelatedFilter), "sync_status", DeletedFilter]
     list_select_related = ["integration"]
-    show_full_result_count = False  # tables of millions: no COUNT(*) per page view
+    # Newest first by primary key (an index): the models' name ordering would sort the whole table.
+    ordering = ["-id"]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
 
 
-class LineInline(admin.TabularInline):
+class LineInline(TabularInline):
     fields = ["line_no", "product", "description", "quantity", "unit_price", "discount", "total", "external_id",
               "deleted_at"]
     readonly_fields = fields

@@ -5,12 +5,12 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 
-from integrations.filters import IsoDateTimeFilter
+from integrations.filters import HubFilterSet, IsoDateTimeFilter
 
 from . import models as m
 
 
-class RecordFilter(django_filters.FilterSet):
+class RecordFilter(HubFilterSet):
     integration = django_filters.NumberFilter(field_name="integration_id")
     external_id = django_filters.CharFilter()
     sync_status = django_filters.ChoiceFilter(choices=m.SyncStatus.choices)

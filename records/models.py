@@ -332,3 +332,32 @@ class Payment(SyncedRecord):
 
     def __str__(self) -> str:
         return self.number or f"payment {self.pk}"
+
+
+class PendingReference(models.Model):
+    """A reference a record was written without: the referenced record had not arrived yet.
+
+    ``records.upsert`` keeps one row per record and reference field it could not resolve (e.g. an
+    order line whose product a later page brings), and links the record as soon as a record of the
+    referenced model with that external id is written, by any sync or webhook.
+    """
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=100)  # the referencing record's model label, "records.OrderLine"
+    record_external_id = models.CharField(max_length=255)
+    field = models.CharField(max_length=64)  # "product"
+    target_model = models.CharField(max_length=100)  # "records.Product"
+    target_external_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "model", "record_external_id", "field"],
+                                    name="uniq_pending_reference"),
+        ]
+        indexes = [
+            models.Index(fields=["integration", "target_model", "target_external_id"], name="pending_ref_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.record_external_id}.{self.field} -> {self.target_external_id}"

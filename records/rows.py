@@ -21,3 +21,6 @@ class RecordRow:
     refs: dict[str, str | None] = field(default_factory=dict)
     # The raw source record: hashed to skip unchanged rows, kept for audit and re-mapping.
     payload: Any = None
+    # What the mapper had to make up or work around (e.g. a missing name): shown on the job, the record
+    # is still written.
+    warnings: list[str] = field(default_factory=list)

@@ -161,6 +161,7 @@ class Prepared:
     error: str = ""  # fails the row
     notes: list[str] = field(default_factory=list)  # kept in sync_error
     deferred: dict[str, str] = field(default_factory=dict)  # self-references to rows of this batch
+    pending: dict[str, str] = field(default_factory=dict)  # reference field -> external id not found yet
 
 
 def chunks(items: list, size: int) -> Iterator[list]:
@@ -283,6 +284,10 @@ def upsert_rows(
         for p in prepared:
             (result.created_ids if stored.get(p.external_id) is None else result.updated_ids).append(p.external_id)
         fix_deferred_refs(plan, integration, prepared)
+        pending_from, pending_to = pending_refs_exist(integration, plan.model)
+        track_pending_refs(plan, integration, prepared, stored, forget=pending_from)
+        if pending_to:
+            resolve_pending_refs(integration, plan.model, [p.external_id for p in prepared])
     return result
 
 
@@ -342,8 +347,10 @@ def resolve_refs(
             elif target is plan.model and ref in in_batch:
                 p.deferred[fk.attname] = ref  # a parent in this same batch: linked once it exists
             else:
-                # Written without the link and not clean: the next sync rewrites it, resolving it then.
-                p.notes.append(f"unresolved reference {name}={ref!r}")
+                # Written without the link, not clean, and remembered (PendingReference): linked as
+                # soon as the referenced record is written, or when a later sync rewrites this row.
+                p.notes.append(unresolved_note(name, ref))
+                p.pending[name] = ref
     kept = []
     for p in prepared:
         if p.error:
@@ -389,6 +396,112 @@ def fix_deferred_refs(plan: ModelPlan, integration: Integration, prepared: list[
             attnames.add(attname)
         changed.append(obj)
     plan.model.objects.bulk_update(changed, sorted(attnames), batch_size=SQLITE_CHUNK)
+
+
+# --- references written unresolved ----------------------------------------------------------
+def unresolved_note(name: str, ref: str) -> str:
+    return f"unresolved reference {name}={ref!r}"
+
+
+def pending_refs_exist(integration: Integration, model: type[SyncedRecord]) -> tuple[bool, bool]:
+    """(rows of ``model`` wait for a reference, rows wait for a ``model`` row): one statement, two probes."""
+    from .models import PendingReference
+
+    label = model._meta.label
+    mine = PendingReference.objects.filter(integration=integration)
+    # The integration's row is only an anchor for the two EXISTS.
+    row = Integration.objects.filter(pk=integration.pk).annotate(
+        source=models.Exists(mine.filter(model=label)), target=models.Exists(mine.filter(target_model=label)),
+    ).values_list("source", "target").first()
+    return (bool(row[0]), bool(row[1])) if row else (False, False)
+
+
+def track_pending_refs(plan: ModelPlan, integration: Integration, prepared: list[Prepared], stored: ToWrite,
+                       *, forget: bool = True) -> None:
+    """Remember the references these rows were written without; forget those of rows rewritten since.
+
+    ``forget`` False: no row of this model has an entry (nothing to forget, no query).
+    """
+    from .models import PendingReference
+
+    label = plan.model._meta.label
+    # Only rows that existed before can have entries (a first import skips the query).
+    rewritten = [p.external_id for p in prepared if forget and stored.get(p.external_id) is not None]
+    for part in chunks(rewritten, CHUNK if connection.vendor == "postgresql" else SQLITE_CHUNK):
+        PendingReference.objects.filter(integration=integration, model=label, record_external_id__in=part).delete()
+    new = [
+        PendingReference(integration=integration, model=label, record_external_id=p.external_id, field=name,
+                         target_model=plan.refs[name].related_model._meta.label, target_external_id=ref)
+        for p in prepared for name, ref in p.pending.items()
+    ]
+    if new:
+        PendingReference.objects.bulk_create(new, batch_size=SQLITE_CHUNK, ignore_conflicts=True)
+
+
+def resolve_pending_refs(
+    integration: Integration, model: type[SyncedRecord] | str, external_ids: Iterable[str] | None = None
+) -> int:
+    """Link records that were written without a reference to ``model`` rows now present.
+
+    ``external_ids`` limits the look-up to those just written (each page calls this); None checks
+    every pending reference to ``model`` (after a job of that model). Returns how many were linked.
+    A record's ``sync_error`` keeps only the references still unresolved (empty: clean again).
+    """
+    from .models import PendingReference
+
+    model = resolve_model(model)
+    pending_qs = PendingReference.objects.filter(integration=integration, target_model=model._meta.label)
+    fields = ("id", "model", "record_external_id", "field", "target_external_id")
+    if external_ids is None:
+        pending = list(pending_qs.values_list(*fields))
+    else:
+        pending = []
+        ids = list(dict.fromkeys(external_ids))
+        for part in chunks(ids, CHUNK if connection.vendor == "postgresql" else SQLITE_CHUNK):
+            pending += pending_qs.filter(target_external_id__in=part).values_list(*fields)
+    if not pending:
+        return 0
+    targets = dict(lookup_ids(model, integration, list({row[4] for row in pending})))
+    resolved = [row for row in pending if row[4] in targets]
+    groups: dict[tuple[str, str], list[tuple]] = {}
+    for row in resolved:
+        groups.setdefault((row[1], row[3]), []).append(row)
+    now = timezone.now()
+    for (label, name), rows in groups.items():
+        referencing = resolve_model(label)
+        attname = referencing._meta.get_field(name).attname
+        pks = dict(lookup_ids(referencing, integration, [row[2] for row in rows]))
+        objs = []
+        for _, _, record, _, target in rows:
+            if record in pks:
+                obj = referencing(pk=pks[record], updated_at=now)
+                setattr(obj, attname, targets[target])
+                objs.append(obj)
+        referencing.objects.bulk_update(objs, [attname, "updated_at"], batch_size=SQLITE_CHUNK)
+    done = [row[0] for row in resolved]
+    for part in chunks(done, SQLITE_CHUNK):
+        PendingReference.objects.filter(pk__in=part).delete()
+    for label in {row[1] for row in resolved}:
+        _refresh_sync_errors(integration, resolve_model(label), {row[2] for row in resolved if row[1] == label})
+    return len(resolved)
+
+
+def _refresh_sync_errors(integration: Integration, model: type[SyncedRecord], external_ids: set[str]) -> None:
+    """``sync_error`` of these records from the references still pending for them ("" when none)."""
+    from .models import PendingReference
+
+    remaining: dict[str, list[str]] = {}
+    for part in chunks(sorted(external_ids), SQLITE_CHUNK):
+        for record, name, ref in PendingReference.objects.filter(
+            integration=integration, model=model._meta.label, record_external_id__in=part
+        ).order_by("field").values_list("record_external_id", "field", "target_external_id"):
+            remaining.setdefault(record, []).append(unresolved_note(name, ref))
+    by_error: dict[str, list[str]] = {}
+    for record in external_ids:
+        by_error.setdefault("; ".join(remaining.get(record, [])), []).append(record)
+    for error, records in by_error.items():
+        for part in chunks(records, SQLITE_CHUNK):
+            model.objects.filter(integration=integration, external_id__in=part).update(sync_error=error)
 
 
 # --- backends --------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+
+from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
 
 
 def control_enabled() -> bool:
@@ -30,7 +31,7 @@ def control_body(request: HttpRequest) -> dict[str, Any]:
     if request.method != "POST":
         raise ControlRefused(405, "POST only")
     try:
-        body = json.loads(request.body or b"{}")
+        body = loads(request.body or b"{}")
     except ValueError:
         raise ControlRefused(400, "the body is not JSON") from None
     if not isinstance(body, dict):

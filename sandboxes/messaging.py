@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from sandboxes.control import control_enabled
+from sandboxes.state import cache_lock
 
 TTL = 24 * 3600
 
@@ -35,9 +36,11 @@ def _key(provider: str, account: str, what: str) -> str:
 def record(provider: str, account: str, message: dict[str, Any]) -> str:
     """Keep an accepted message in the account's outbox; return its new id."""
     message_id = message.get("id") or secrets.token_hex(16)
-    outbox = cache.get(_key(provider, account, "outbox")) or []
-    outbox.append({**message, "id": message_id, "at": time.time()})
-    cache.set(_key(provider, account, "outbox"), outbox, TTL)
+    # Workers send concurrently, through several web processes: append under the shared cache lock.
+    with cache_lock(_key(provider, account, "lock"), what=f"{provider} sandbox outbox"):
+        outbox = cache.get(_key(provider, account, "outbox")) or []
+        outbox.append({**message, "id": message_id, "at": time.time()})
+        cache.set(_key(provider, account, "outbox"), outbox, TTL)
     return message_id
 
 

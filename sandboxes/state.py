@@ -18,6 +18,24 @@ from django.core.cache import cache
 STATE_TTL = 30 * 24 * 3600
 
 
+@contextmanager
+def cache_lock(key: str, *, what: str = "sandbox state", timeout: float = 10) -> Iterator[None]:
+    """Hold ``key`` in the shared cache: one holder at a time across every process of the hub.
+
+    ``cache.add`` is atomic in Redis and in the embedded on-disk cache (config/settings.py). A holder
+    that dies leaves an entry that expires after ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while not cache.add(key, 1, timeout=int(timeout)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} is locked")
+        time.sleep(0.005)
+    try:
+        yield
+    finally:
+        cache.delete(key)
+
+
 class SandboxStore:
     def __init__(self, namespace: str, new_state: Callable[[str], dict[str, Any]], *,
                  normalise: Callable[[str], str] = str):
@@ -35,18 +53,10 @@ class SandboxStore:
     @contextmanager
     def locked(self, account: str) -> Iterator[dict[str, Any]]:
         """Read-modify-write of an account's state under a cache lock (shared by all processes)."""
-        lock = self.key(account, "lock")
-        deadline = time.monotonic() + 10
-        while not cache.add(lock, 1, timeout=10):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.namespace} state is locked")
-            time.sleep(0.005)
-        try:
+        with cache_lock(self.key(account, "lock"), what=f"{self.namespace} state"):
             state = self.load(account)
             yield state
             cache.set(self.key(account, "state"), state, timeout=STATE_TTL)
-        finally:
-            cache.delete(lock)
 
     def count(self, account: str, what: str) -> int:
         """Atomically count a request (the Nth request decides which fault applies)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -11,7 +10,7 @@ from rest_framework.response import Response
 from integrations.api_base import OrgScopedViewSet
 from integrations.auth import acting_user
 from integrations.errors import Conflict
-from integrations.filters import IsoDateTimeFilter
+from integrations.filters import HubFilterSet, IsoDateTimeFilter
 from integrations.models import Role
 
 from .models import SyncJob
@@ -19,7 +18,7 @@ from .serializers import SyncJobSerializer
 from .services import JobStateError, cancel_job, rerun_job
 
 
-class SyncJobFilter(django_filters.FilterSet):
+class SyncJobFilter(HubFilterSet):
     created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 

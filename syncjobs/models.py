@@ -15,6 +15,8 @@ class JobStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    # Not run: a stream it depends on failed or did not finish (the reason is in error_message).
+    SKIPPED = "skipped", "Skipped"
 
 
 ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
@@ -66,12 +68,19 @@ class SyncJob(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # When it was last put on the queue: a pending job queued long ago was lost and is re-queued.
     queued_at = models.DateTimeField(null=True, blank=True)
+    # A failed attempt that will be retried automatically: not run before this time.
+    next_retry_at = models.DateTimeField(null=True, blank=True)
     celery_task_id = models.CharField(max_length=64, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The console's job list (newest first, per organization) and each integration's last job.
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="syncjob_org_created"),
+            models.Index(fields=["integration", "-created_at"], name="syncjob_integration_created"),
+        ]
         constraints = [
             # One pending or running job per integration and stream.
             models.UniqueConstraint(
@@ -106,6 +115,10 @@ class SyncState(models.Model):
     cursor = models.JSONField(null=True, blank=True)
     # Cursor of a run that has not finished: a re-run resumes here instead of starting over.
     resume_cursor = models.JSONField(null=True, blank=True)
+    # The unfinished run is a full one: a re-run continues it as full (deletion diff included), and
+    # when it began (rows synced since then are not diffed away).
+    resume_full = models.BooleanField(default=False)
+    resume_started_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -114,3 +127,20 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.integration} {self.stream}"
+
+
+class FullScanSeen(models.Model):
+    """External ids one committed page of an unfinished full run saw, for its full-scan deletion diff.
+
+    The diff soft-deletes what a full run did not see; a run resumed after a crash has not seen the
+    pages before it in memory, so each page's ids are kept with the page (one row per page) until
+    the run completes.
+    """
+
+    state = models.ForeignKey(SyncState, on_delete=models.CASCADE, related_name="+")
+    external_ids = models.JSONField(default=list)
+    # Records of the page that failed without an id: the diff is skipped (it could delete them).
+    unidentified = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.state} page of {len(self.external_ids)} ids"

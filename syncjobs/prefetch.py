@@ -27,6 +27,7 @@ class PreparedPage:
     rows: PreparedRows | None  # the stream's own records
     errors: list[dict[str, Any]]  # records that failed to map: {"external_id", "error"} (the runner trims)
     extra: dict[str, PreparedRows] = field(default_factory=dict)  # by model label, as in Page.extra
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # written records' {"external_id", "warning"}
 
 
 def map_records(stream: Stream, records: list[Any]) -> tuple[list[RecordRow], list[dict[str, Any]]]:
@@ -46,6 +47,7 @@ def prepare_page(stream: Stream, page: Page) -> PreparedPage:
         rows=prepare_rows(stream.model, rows) if rows else None,
         errors=errors,
         extra={model: prepare_rows(model, extra) for model, extra in page.extra.items() if extra},
+        warnings=[{"external_id": row.external_id, "warning": w} for row in rows for w in row.warnings],
     )
 
 

@@ -19,7 +19,7 @@ class SyncJobSerializer(serializers.ModelSerializer):
             "id", "integration", "integration_name", "stream", "job_type", "trigger", "status",
             "created_at", "started_at", "completed_at", "heartbeat_at", "duration_seconds",
             "counts", "records_processed", "records_created", "records_updated", "records_skipped",
-            "records_failed", "records_deleted", "pages", "progress", "attempts",
+            "records_failed", "records_deleted", "pages", "progress", "attempts", "next_retry_at",
             "error_kind", "error_message", "error_details", "cursor_before", "cursor_after",
             "cancel_requested", "requested_by", "retry_of",
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -86,10 +87,11 @@ def _create_job(integration: Integration, stream: str, **fields) -> tuple[SyncJo
         return existing, False
 
 
-def enqueue(jobs: list[SyncJob]) -> None:
+def enqueue(jobs: list[SyncJob], countdown: float | None = None) -> None:
     """Queue ``jobs`` to run one after another (dependency order) on the "sync" queue.
 
-    A broker failure is logged, not raised: the jobs stay pending and reap_stale_jobs re-queues them.
+    ``countdown``: seconds before the first may start (a retry's backoff). A broker failure is
+    logged, not raised: the jobs stay pending and reap_stale_jobs re-queues them.
     """
     from celery import chain
 
@@ -99,7 +101,7 @@ def enqueue(jobs: list[SyncJob]) -> None:
         return
     sigs = [run_sync_job.si(job.pk).set(task_id=job.celery_task_id, queue="sync") for job in jobs]
     try:
-        (sigs[0] if len(sigs) == 1 else chain(*sigs)).apply_async()
+        (sigs[0] if len(sigs) == 1 else chain(*sigs)).apply_async(countdown=countdown)
     except Exception:  # noqa: BLE001 - broker down: the reaper re-queues pending jobs later
         log.exception("could not queue sync jobs %s", [job.pk for job in jobs])
 
@@ -169,3 +171,37 @@ def sync_all(provider: str, full: bool = False, trigger: str = Trigger.MANUAL, u
         except Exception:  # noqa: BLE001 - keep going with the others
             log.exception("could not start a sync of integration %s", integration.pk)
     return jobs
+
+
+WORKER_LOST = "worker lost"
+
+
+def reap_lost_job(job: SyncJob, now=None) -> bool:
+    """A running job whose worker died (stale heartbeat): retry it after a backoff, or fail it.
+
+    It is retried like a transient failure (bounded by SYNC_TRANSIENT_RETRIES, resuming from its
+    last committed page); once out of attempts it fails. Conditional on the heartbeat seen, so a
+    worker that just checkpointed keeps its job. Returns whether the job was taken.
+    """
+    from .runner import log_event, may_retry, retry_delay
+
+    now = now or timezone.now()
+    fresh = SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at)
+    if may_retry(job, "worker_lost"):
+        delay = retry_delay(job.attempts)
+        retry_at = now + timedelta(seconds=delay)
+        message = f"attempt {job.attempts}: {WORKER_LOST}; retrying in {delay:.1f} s from its last committed page"
+        if not fresh.update(status=JobStatus.PENDING, queued_at=retry_at, next_retry_at=retry_at,
+                            error_kind="worker_lost", error_message=message):
+            return False
+        job.refresh_from_db()
+        log_event(job, "sync.retrying", level="warning", error=message)
+        enqueue([job], countdown=delay)
+        return True
+    message = f"{WORKER_LOST} after {job.attempts} attempt(s); re-run to resume"
+    if not fresh.update(status=JobStatus.FAILED, completed_at=now, next_retry_at=None,
+                        error_kind="worker_lost", error_message=message):
+        return False
+    job.refresh_from_db()
+    log_event(job, "sync.failed", level="error", error=f"worker_lost: {message}")
+    return True

@@ -1,13 +1,15 @@
 """Shared fixtures: organizations and role-holding clients, service checks, a real Celery worker.
 
-Tests marked ``postgres`` / ``redis`` need those services (DATABASE_URL / REDIS_URL). Without them
-they are skipped on a developer's machine, and they fail under CI=true, where a skip would hide a
-missing service.
+Tests marked ``postgres`` / ``redis`` need those services (DATABASE_URL / REDIS_URL). Without a URL,
+config.pytest_services starts throwaway instances when the binaries are installed; when one is not,
+its tests are skipped on a developer's machine, and they fail under CI=true, where a skip would hide
+a missing service.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,12 +25,21 @@ ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def _require(condition: bool, what: str) -> None:
+def _require(condition: bool, what: str, service: str) -> None:
     if condition:
         return
     if IN_CI:
         pytest.fail(f"{what} is required under CI=true", pytrace=False)
-    pytest.skip(f"{what} not configured")
+    from config.pytest_services import missing_reason
+
+    pytest.skip(f"{what} not configured; {missing_reason(service) or 'no throwaway instance was started'}")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    fuzz = sys.modules.get("tests.test_api_fuzz")
+    if fuzz is not None and fuzz.TALLY:
+        terminalreporter.section("schemathesis")
+        terminalreporter.write_line(fuzz.summary())
 
 
 def pytest_collection_modifyitems(config, items):
@@ -39,9 +50,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _services(request):
     if request.node.get_closest_marker("postgres"):
-        _require(settings.IS_POSTGRES, "PostgreSQL (DATABASE_URL=postgres://...)")
+        _require(settings.IS_POSTGRES, "PostgreSQL (DATABASE_URL=postgres://...)", "postgres")
     if request.node.get_closest_marker("redis") or request.node.get_closest_marker("worker"):
-        _require(bool(settings.REDIS_URL), "Redis (REDIS_URL=redis://...)")
+        _require(bool(settings.REDIS_URL), "Redis (REDIS_URL=redis://...)", "redis")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -173,17 +184,28 @@ class Worker:
                 self.kill()
 
 
-def start_worker(tmp_path: Path, queues: str = "default,sync,webhooks", concurrency: int = 2) -> Worker:
+def start_worker(tmp_path: Path, queues: str | None = "default,sync,webhooks", concurrency: int = 2,
+                 env: dict[str, str] | None = None, name: str = "worker", lean: bool = True,
+                 keep_messages: bool = False) -> Worker:
+    """A worker process; ``queues=None`` starts it with no ``-Q`` (the declared queues); ``env`` overrides
+    the environment (e.g. a throwaway broker); ``lean=False`` keeps gossip, mingle and event heartbeats
+    on, as docker-compose runs the worker; ``keep_messages``: a worker taking over from a killed one
+    finds what that one left."""
     import redis
 
-    # No messages left by earlier tests (only our queues: the Redis DB may be shared).
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete("default", "sync", "webhooks", "unacked", "unacked_index")
-    log_path = tmp_path / "worker.log"
+    env = {**_worker_env(), **(env or {})}
+    if not keep_messages:
+        # No messages left by earlier tests (only our queues: the Redis DB may be shared).
+        client = redis.Redis.from_url(env["CELERY_BROKER_URL"])
+        client.delete("default", "sync", "webhooks", "unacked", "unacked_index")
+    log_path = tmp_path / f"{name}.log"
+    queue_args = ["-Q", queues] if queues else []
+    if name != "worker":  # two workers on one host need distinct node names
+        queue_args += ["-n", f"{name}@%h"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "info"],
-        cwd=ROOT, env=_worker_env(), stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "celery", "-A", "config", "worker", *queue_args, "-c", str(concurrency),
+         *(["--without-heartbeat", "--without-gossip", "--without-mingle"] if lean else []), "-l", "info"],
+        cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     worker = Worker(proc, log_path)
@@ -201,10 +223,64 @@ def start_worker(tmp_path: Path, queues: str = "default,sync,webhooks", concurre
 @pytest.fixture
 def celery_worker_proc(transactional_db, tmp_path) -> Iterator[Worker]:
     """A real ``celery -A config worker`` process on the test database and Redis broker."""
-    _require(bool(settings.REDIS_URL), "Redis (REDIS_URL=redis://...)")
+    _require(bool(settings.REDIS_URL), "Redis (REDIS_URL=redis://...)", "redis")
     worker = start_worker(tmp_path)
     yield worker
     worker.stop()
+
+
+class ThrowawayRedis:
+    """A redis-server of the test's own on a free port, with an append-only file so a restart keeps data."""
+
+    def __init__(self, workdir: Path):
+        self.port = _free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen | None = None
+        workdir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(  # noqa: S603
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
+             "--appendonly", "yes", "--save", "", "--protected-mode", "no"],
+            stdout=(self.workdir / "redis.log").open("a"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for(self.answers, timeout=10, message="throwaway redis up")
+
+    def answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_server(tmp_path) -> Iterator[ThrowawayRedis]:
+    """A throwaway redis-server of the test's own, which the test may stop and start (broker outages)."""
+    if shutil.which("redis-server") is None:
+        _require(False, "redis-server binary (apt-get install redis-server)")
+    server = ThrowawayRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
 
 
 def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str = "condition"):

@@ -5,7 +5,11 @@ The schema is the one the app serves at /api/schema/; requests go through the WS
 an admin API key, an integration of provider "demo" and one of provider "webhook", sync jobs, webhook
 events, a log entry, a credential audit and one record of each type. Path ids are drawn both from
 what the fuzzer generates and from the seeded objects, so detail routes and actions reach real rows.
-Positive and negative inputs, a bounded number per operation, derandomized (the same cases each run).
+Positive and negative inputs, a bounded number per operation, from a fixed seed (the same cases each
+run). Every phase schemathesis has runs: the schema's examples, coverage (boundary and invalid values of
+each parameter, e.g. ``limit=1144955358052653``), fuzzing, and stateful (``test_api_stateful``: chains of
+calls following the links schemathesis infers, e.g. create an integration, then read, update, sync it).
+The terminal summary gives the number of cases per phase and of server errors.
 
 Checks: no 5xx; documented answers match the schema and its content type; every 4xx is JSON in the
 error envelope {"error": {"code", "message", "details"}}.
@@ -16,12 +20,14 @@ capped to a fraction of a second so the fuzzer cannot hold each request for 20 s
 row is allowed: later cases of that operation then get 404s.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... pytest tests/test_api_fuzz.py
+    FUZZ_MAX_EXAMPLES=200 FUZZ_SEED=7 pytest tests/test_api_fuzz.py    # deeper, or another seed
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -40,9 +46,11 @@ from tests.integrations.conftest import integration_payload
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-# A deeper or differently seeded run: FUZZ_MAX_EXAMPLES=200 FUZZ_RANDOM=1 pytest tests/test_api_fuzz.py
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
-DERANDOMIZE = not os.environ.get("FUZZ_RANDOM")
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "40"))
+SEED = int(os.environ.get("FUZZ_SEED", "1313"))
+STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "30"))
+# Cases sent, by phase, and server errors among them (a server error also fails its test).
+TALLY: Counter[str] = Counter()
 
 
 @schemathesis.check
@@ -64,6 +72,7 @@ def error_envelope(ctx, response, case) -> None:
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, error_envelope]
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(path_regex=r"^/api/v1/")
+schema.config.seed = SEED  # a fixed seed (schemathesis derives one per operation from it)
 
 # Ids of the objects seeded for the running test, by the first segment of the path under /api/v1/.
 SEEDED: dict[str, Any] = {}
@@ -198,14 +207,53 @@ def fuzz_auth(org, api_client_for, monkeypatch) -> dict[str, str]:
             conn.default_channel.queue_purge(queue)
 
 
+def _record(case, response, phase: str) -> None:
+    TALLY[phase] += 1
+    TALLY["server errors"] += response.status_code >= 500
+    if os.environ.get("FUZZ_LOG"):  # one line per request, to see what the fuzzer reached
+        with open(os.environ["FUZZ_LOG"], "a") as log:
+            log.write(f"{phase} {case.method} {case.formatted_path} {case.query} -> {response.status_code}\n")
+
+
+def summary() -> str:
+    """One line for the terminal summary (tests/conftest.py prints it when this module ran)."""
+    phases = ", ".join(f"{name} {count}" for name, count in sorted(TALLY.items()) if name != "server errors")
+    total = sum(count for name, count in TALLY.items() if name != "server errors")
+    return (f"schemathesis (seed {SEED}, max_examples {MAX_EXAMPLES}, stateful {STATEFUL_EXAMPLES}): {total} cases "
+            f"({phases}); {TALLY['server errors']} server errors")
+
+
 @schema.parametrize()
 @settings(
-    max_examples=MAX_EXAMPLES, deadline=None, derandomize=DERANDOMIZE, database=None,
+    max_examples=MAX_EXAMPLES, deadline=None, derandomize=False, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
 )
 def test_api_fuzz(case, fuzz_auth) -> None:
     _aim_coverage_case(case)
-    response = case.call_and_validate(headers=fuzz_auth, checks=CHECKS)
-    if os.environ.get("FUZZ_LOG"):  # one line per request, to see what the fuzzer reached
-        with open(os.environ["FUZZ_LOG"], "a") as log:
-            log.write(f"{case.method} {case.formatted_path} {case.query} -> {response.status_code}\n")
+    response = case.call(headers=fuzz_auth)
+    _record(case, response, case.meta.phase.name.value if case.meta else "examples")
+    case.validate_response(response, checks=CHECKS, transport_kwargs={"headers": fuzz_auth})
+
+
+class APIWorkflow(schema.as_state_machine()):
+    """Stateful phase: sequences of calls along the inferred links, each response checked as above."""
+
+    headers: dict[str, str] = {}
+
+    def get_call_kwargs(self, case) -> dict[str, Any]:
+        return {"headers": self.headers}
+
+    def after_call(self, response, case) -> None:
+        _record(case, response, "stateful")
+
+    def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+        case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None)
+
+
+def test_api_stateful(fuzz_auth) -> None:
+    APIWorkflow.headers = fuzz_auth
+    seeded = type("SeededWorkflow", (APIWorkflow,), {"_hypothesis_internal_use_seed": SEED})
+    seeded.run(settings=settings(
+        max_examples=STATEFUL_EXAMPLES, stateful_step_count=6, deadline=None, derandomize=False, database=None,
+        suppress_health_check=list(HealthCheck),
+    ))

@@ -21,8 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = [
-    "config", "integrations", "integrations_api", "records", "connectors", "sandboxes", "syncjobs", "webhooks",
-    "payments", "notifications", "events", "files", "health",
+    "config", "console", "integrations", "integrations_api", "records", "connectors", "sandboxes", "syncjobs",
+    "webhooks", "payments", "notifications", "events", "files", "health",
 ]
 ORCHESTRATION = {"syncjobs", "webhooks", "payments", "notifications", "events", "files"}
 # Modules of connectors/ that are kit, not a provider (everything else under connectors/<x>/ is one).

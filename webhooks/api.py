@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import django_filters
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from integrations.api_base import OrgScopedViewSet
 from integrations.errors import Conflict
-from integrations.filters import IsoDateTimeFilter
+from integrations.filters import HubFilterSet, IsoDateTimeFilter
 from integrations.models import Role
 
 from . import processing, queue
@@ -17,7 +16,7 @@ from .models import EventStatus, WebhookEvent
 from .serializers import WebhookEventDetailSerializer, WebhookEventSerializer
 
 
-class WebhookEventFilter(django_filters.FilterSet):
+class WebhookEventFilter(HubFilterSet):
     received_after = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
     received_before = IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
 

@@ -1,18 +1,23 @@
 """webhook key -> integration, its connector and decrypted secret, cached briefly in-process.
 
 The receive path is hot: a database read plus an AES-GCM decryption per delivery would cost more
-than the insert we must do. Entries live a few seconds (``WEBHOOK_KEY_CACHE_SECONDS``), so a
-changed secret or a deactivated integration takes effect everywhere within that time, and at once
-in the process that saved it (signal below). Unknown keys are cached too, so random keys cannot
-turn into one query each.
+than the insert we must do. Entries live a few seconds (``WEBHOOK_KEY_CACHE_SECONDS``). A saved or
+deleted integration drops its entry at once in the process that saved it (signal below) and bumps a
+generation number in the shared cache (Redis, or the embedded on-disk cache): every other process
+reads that number at most every ``GENERATION_CHECK_SECONDS`` and empties its entries when it moved,
+so a changed secret or a deactivated integration takes effect everywhere within half a second.
+Unknown keys are cached too, so random keys cannot turn into one query each.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -20,6 +25,8 @@ from connectors.base import Connector, InboundRequest, WebhookDelivery
 from connectors.errors import SignatureError
 from connectors.registry import get_connector_class
 from integrations.models import Integration, IntegrationStatus
+
+log = logging.getLogger("webhooks.lookup")
 
 MAX_ENTRIES = 10_000
 
@@ -48,6 +55,9 @@ class Target:
 
 
 _cache: dict[str, tuple[float, Target | None]] = {}
+GENERATION_KEY = "webhooks:lookup:generation"
+GENERATION_CHECK_SECONDS = 0.5
+_generation: dict[str, Any] = {"value": None, "checked": 0.0}
 
 
 def _ttl() -> float:
@@ -70,9 +80,28 @@ def _load(key: str) -> Target | None:
     )
 
 
+def _shared_generation() -> Any:
+    try:
+        return cache.get(GENERATION_KEY)
+    except Exception:  # noqa: BLE001 - the cache being down must not refuse webhooks: the TTL still applies
+        return _generation["value"]
+
+
+def _sync_generation(now: float) -> None:
+    """Empty this process's entries when another process saved an integration since the last look."""
+    if now - _generation["checked"] < GENERATION_CHECK_SECONDS:
+        return
+    value = _shared_generation()
+    if value != _generation["value"]:
+        _cache.clear()
+        _generation["value"] = value
+    _generation["checked"] = now
+
+
 def target_for(key: str) -> Target | None:
     """The integration behind ``key`` (None: unknown key or unknown provider)."""
     now = time.monotonic()
+    _sync_generation(now)
     hit = _cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
@@ -91,3 +120,9 @@ def clear() -> None:
 @receiver(post_delete, sender=Integration, dispatch_uid="webhooks.lookup.deleted")
 def _integration_changed(sender, instance: Integration, **kwargs) -> None:
     _cache.pop(instance.webhook_key, None)
+    try:
+        # Atomic in Redis and in the embedded cache: two processes saving at once both move it.
+        cache.add(GENERATION_KEY, 0, timeout=None)
+        cache.incr(GENERATION_KEY)
+    except Exception as exc:  # noqa: BLE001 - a saved integration must not fail on the cache; the TTL applies
+        log.warning("could not tell other processes that integration %s changed: %s", instance.pk, exc)

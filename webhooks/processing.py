@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from connectors.base import Connector
-from connectors.errors import IgnoredEvent
+from connectors.errors import IgnoredEvent, UnprocessableEvent
 from connectors.registry import get_connector_class
 from integrations.backoff import backoff_delay
 from integrations.models import Direction, Integration, IntegrationLog
@@ -165,9 +165,13 @@ def process_event(
         logs.append(_log(event, "webhook.processed", "info", ""))
     except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then failed
         event.last_error = f"{exc.__class__.__name__}: {exc}"[:4000]
-        if event.attempts > event.max_retries:
+        # Retrying cannot change the outcome for these: fail now, with the reason.
+        if isinstance(exc, RecursionError):
+            event.last_error = "RecursionError: the payload is nested too deep to process"
+        never = isinstance(exc, UnprocessableEvent | RecursionError)
+        if never or event.attempts > event.max_retries:
             event.status = EventStatus.FAILED
-            log.warning("webhook event %s failed after %s attempts: %s", event.pk, event.attempts, event.last_error)
+            log.warning("webhook event %s failed after %s attempt(s): %s", event.pk, event.attempts, event.last_error)
             logs.append(_log(event, "webhook.failed", "error", event.last_error, with_body=True))
         else:
             event.status, event.processed_at = EventStatus.PENDING, None

@@ -11,6 +11,7 @@ that fails afterwards is the sweep's job.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from connectors.base import InboundRequest
+from connectors.base import InboundRequest, strip_payload_secrets
 from connectors.errors import WebhookError
 from integrations.errors import error_response
 
@@ -118,6 +119,9 @@ def receive(request: HttpRequest, key: str) -> HttpResponse:
         return _unavailable("Cannot verify this delivery right now; retry later.")
 
     delivery.event_id, delivery.event_type = verified.event_id, verified.event_type
+    secret_names = target.connector.payload_secret_fields
+    if secret_names:
+        delivery.body = _without_payload_secrets(body, secret_names)
     try:
         event_pk = store.store_pending(delivery, held=target.held)
     except Exception:  # noqa: BLE001 - nothing stored: say so in JSON, and the sender retries
@@ -130,6 +134,21 @@ def receive(request: HttpRequest, key: str) -> HttpResponse:
         return _json(b'{"status": "held", "id": %d}' % event_pk)
     queue.event_stored()  # never raises: a stored event is picked up by the sweep if the broker is down
     return _json(b'{"status": "accepted", "id": %d}' % event_pk)
+
+
+def _without_payload_secrets(body: bytes, names: tuple[str, ...]) -> bytes:
+    """The verified JSON body without the provider's payload secrets (Stripe's ``client_secret``).
+
+    The stored copy is then no longer the signed bytes; it was verified on receipt, and the inbox
+    serves bodies through the API and the admin. Bodies without such a field are stored as sent.
+    """
+    if not any(f'"{name}"'.encode() in body for name in names):
+        return body
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return body  # not JSON we can read: the connector refuses or fails it when processing
+    return json.dumps(strip_payload_secrets(payload, names), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _reject(delivery: store.Delivery, exc: WebhookError, status: int) -> HttpResponse:

@@ -6,13 +6,13 @@ record's current state from the API and writes that (a 404 means it is gone).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import FatalError, IgnoredEvent, RejectedPayload, SignatureError
 from connectors.signatures import split_secrets, verify_standard_webhooks
+from integrations.jsonlimits import JSONTooDeep, loads
 from records.upsert import mark_deleted, upsert_rows
 
 from . import mappers
@@ -29,7 +29,9 @@ def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
         raise SignatureError("no webhook secret is configured for this integration")
     event_id = verify_standard_webhooks(request.headers, request.body, secrets)
     try:
-        payload = json.loads(request.body)
+        payload = loads(request.body)
+    except JSONTooDeep as exc:
+        raise RejectedPayload(str(exc)) from None
     except ValueError:
         raise RejectedPayload("the body is not JSON") from None
     if not (isinstance(payload, dict) and isinstance(payload.get("type"), str)
@@ -71,7 +73,7 @@ HANDLERS: dict[str, Callable[[DemoConnector, dict[str, Any]], str]] = {
 
 def handle(connector: DemoConnector, event: StoredEvent) -> str:
     try:
-        payload = json.loads(bytes(event.body))
+        payload = loads(bytes(event.body))
         event_type, data = payload["type"], payload["data"]
     except (ValueError, KeyError, TypeError):
         raise IgnoredEvent("not a Demo Store event") from None

@@ -46,6 +46,7 @@ class WebhookConnector(Connector):
         return self._verifier.verify(request, secret)
 
     def handle_webhook(self, event: StoredEvent) -> str:
+        self._verifier.check_readable(bytes(event.body))
         url = (self.integration.config or {}).get("forward_url")
         if not url:
             return "stored"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from connectors.base import InboundRequest, WebhookDelivery
+from connectors.errors import UnprocessableEvent
 from connectors.signatures import get_scheme, split_secrets
+from integrations.jsonlimits import JSONTooDeep, loads
 
 # Schemes a generic sender may use, and what each one tells us beyond the signature.
 SCHEME_DEFAULTS: dict[str, dict[str, str]] = {
@@ -25,8 +26,8 @@ CONFIGURABLE_HEADER = {"hmac-sha256-hex", "hmac-sha256-base64"}
 def json_field(body: bytes, path: str) -> str:
     """A scalar at a dotted path of a JSON body, or "" (a malformed body is the processor's problem)."""
     try:
-        value: Any = json.loads(body)
-    except ValueError:
+        value: Any = loads(body)
+    except ValueError:  # also JSONTooDeep: the event is stored without an id, and fails processing
         return ""
     for part in path.split("."):
         if not isinstance(value, dict):
@@ -59,3 +60,19 @@ class GenericVerifier:
             self.type_field and json_field(request.body, self.type_field)
         )
         return WebhookDelivery(event_id=event_id or "", event_type=event_type or "")
+
+    def check_readable(self, body: bytes) -> None:
+        """Raise UnprocessableEvent when the configured id/type fields could not be read for depth.
+
+        The receiver stores such a delivery (it is signed, and refusing it would make the sender
+        retry it forever); processing then fails it once, saying why.
+        """
+        if not (self.id_field or self.type_field):
+            return
+        try:
+            loads(body)
+        except JSONTooDeep as exc:
+            fields = " and ".join(f for f in (self.id_field, self.type_field) if f)
+            raise UnprocessableEvent(f"the body is {exc}: its event fields ({fields}) cannot be read") from None
+        except ValueError:
+            return  # not JSON at all: as before, stored and passed on as bytes

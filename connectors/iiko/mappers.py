@@ -41,24 +41,38 @@ def _require(raw: dict[str, Any], *names: str) -> dict[str, str]:
     return values  # type: ignore[return-value]
 
 
+def _name(raw: dict[str, Any], kind: str) -> tuple[str, list[str]]:
+    """iiko servers send an object's name as ``<name>`` or as ``<n>``; an object with neither is still
+    synced, as "Unnamed <kind>", with a warning for the job (the name is the one thing it lacks)."""
+    found = text(raw.get("name")) or text(raw.get("n"))
+    if found is not None:
+        return found, []
+    placeholder = f"Unnamed {kind}"
+    return placeholder, [f"no <name> or <n>: saved as {placeholder!r}"]
+
+
 def corporate_item(raw: dict[str, Any]) -> RecordRow:
     """A department, store or other org unit (``corporateItemDto``) -> Location."""
-    need = _require(raw, "id", "name")
-    kind = text(raw.get("type")) or ""
+    need = _require(raw, "id")
+    kind = CORPORATE_KINDS.get(text(raw.get("type")) or "", "branch")
+    name, warnings = _name(raw, kind)
     return RecordRow(
         external_id=need["id"],
-        fields={"name": need["name"], "code": text(raw.get("code")) or "", "kind": CORPORATE_KINDS.get(kind, "branch")},
+        fields={"name": name, "code": text(raw.get("code")) or "", "kind": kind},
         refs={"parent": ref(raw.get("parentId"))},
         payload=raw,
+        warnings=warnings,
     )
 
 
 def supplier(raw: dict[str, Any]) -> RecordRow:
     """A counteragent with ``supplier=true`` (``employee`` element) -> Supplier."""
-    need = _require(raw, "id", "name")
+    need = _require(raw, "id")
+    name, warnings = _name(raw, "supplier")
     return RecordRow(
         external_id=need["id"],
-        fields={"name": need["name"], "code": text(raw.get("code")) or "",
+        warnings=warnings,
+        fields={"name": name, "code": text(raw.get("code")) or "",
                 "tax_id": text(raw.get("taxpayerIdNumber")) or "", "phone": text(raw.get("phone")) or "",
                 "email": text(raw.get("email")) or "", "address": text(raw.get("address")) or ""},
         payload=raw,

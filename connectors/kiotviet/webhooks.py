@@ -8,13 +8,13 @@ current state from the REST API and writes that (a 404 means the record is gone)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import FatalError, IgnoredEvent, RejectedPayload
 from connectors.signatures import HUB_SIGNATURE, split_secrets
+from integrations.jsonlimits import JSONTooDeep, loads
 from records.upsert import mark_deleted, upsert_rows
 
 from . import mappers
@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
     HUB_SIGNATURE.verify(request.headers, request.body, split_secrets(secret))
     try:
-        payload = json.loads(request.body)
+        payload = loads(request.body)
+    except JSONTooDeep as exc:
+        raise RejectedPayload(str(exc)) from None
     except ValueError:
         raise RejectedPayload("the body is not JSON") from None
     if not isinstance(payload, dict):
@@ -140,7 +142,7 @@ HANDLERS: dict[str, Callable[[KiotVietConnector, list[str]], str]] = {
 
 def handle(connector: KiotVietConnector, event: StoredEvent) -> str:
     try:
-        payload = json.loads(bytes(event.body))
+        payload = loads(bytes(event.body))
         notifications = payload["Notifications"]
     except (ValueError, KeyError, TypeError):
         notifications = None

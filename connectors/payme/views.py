@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from connectors.gateway import ledger
+from integrations.jsonlimits import loads
 from integrations.models import IntegrationStatus
 
 from . import gateway
@@ -55,7 +56,7 @@ def rpc(request: HttpRequest, key: str) -> HttpResponse:
     integration = ledger().integration_for(key, PROVIDER)
     raw = ledger().read_body(request)
     try:
-        payload = json.loads(raw)
+        payload = loads(raw)  # JSON nested too deep is a ValueError too: a parse error
     except ValueError:
         payload = None
     if integration is None:

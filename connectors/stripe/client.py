@@ -39,6 +39,9 @@ class StripeConnector(PaymentGateway, Connector):
     credentials_serializer = StripeCredentials
     config_serializer = StripeConfig
     secret_fields = ("secret_key",)
+    # A PaymentIntent's client_secret lets a browser confirm the payment: it is handed to the
+    # checkout once (the create answer) and kept nowhere (ledger, history, webhook inbox, logs).
+    payload_secret_fields = ("client_secret",)
     rate_limit = (25, 1.0)  # Stripe's test mode allows 25 requests/s (live: 100)
     test_currency = "USD"
 

@@ -7,7 +7,6 @@ Stripe promises no ordering: the ledger's transition table ignores a stale event
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import IgnoredEvent, RejectedPayload, SignatureError
 from connectors.gateway import PaymentState, PaymentTransaction, ledger
 from connectors.signatures import split_secrets, verify_stripe
+from integrations.jsonlimits import JSONTooDeep, loads
 
 if TYPE_CHECKING:
     from connectors.base import StoredEvent
@@ -41,7 +41,9 @@ def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
         raise SignatureError("no webhook secret is configured for this integration")
     verify_stripe(request.headers, request.body, secrets)
     try:
-        payload = json.loads(request.body)
+        payload = loads(request.body)
+    except JSONTooDeep as exc:
+        raise RejectedPayload(str(exc)) from None
     except ValueError:
         raise RejectedPayload("the body is not JSON") from None
     if not (isinstance(payload, dict) and isinstance(payload.get("id"), str) and payload["id"]
@@ -117,7 +119,7 @@ HANDLERS: dict[str, Callable[[StripeConnector, dict[str, Any]], str]] = {
 
 def handle(connector: StripeConnector, event: StoredEvent) -> str:
     try:
-        payload = json.loads(bytes(event.body))
+        payload = loads(bytes(event.body))
         event_type, obj = payload["type"], payload["data"]["object"]
     except (ValueError, KeyError, TypeError):
         raise IgnoredEvent("not a Stripe event with data.object") from None

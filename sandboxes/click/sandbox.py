@@ -12,7 +12,6 @@ a hub endpoint. Mounted under ``/sandbox/click/`` (DEBUG/tests).
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
@@ -24,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from connectors.click.gateway import sign
+from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
 from sandboxes.control import control_enabled
 
 CABINET_TTL = 24 * 3600
@@ -63,7 +63,7 @@ def control(request: HttpRequest) -> HttpResponse:
     if not control_enabled():
         return JsonResponse({"error": "not found"}, status=404)
     try:
-        body = json.loads(request.body)
+        body = loads(request.body)
         action, service_id = body["action"], str(body["service_id"])
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": "JSON with action and service_id required"}, status=400)

@@ -32,6 +32,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from connectors.signatures import sign_standard_webhooks
+from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
 from sandboxes.control import ControlRefused, control_body
 
 from . import dataset as ds
@@ -276,7 +277,7 @@ def _non_negative(value: Any) -> bool:
 
 def _write_product(request: HttpRequest, client_id: str, rid: int | None) -> HttpResponse:
     try:
-        body = json.loads(request.body or b"null")
+        body = loads(request.body or b"null")
     except ValueError:
         return error(400, "invalid_json", "the body is not JSON")
     with ds.locked_state(client_id) as state:

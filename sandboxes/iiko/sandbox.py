@@ -72,11 +72,12 @@ def el(name: str, value: Any) -> str:
 
 
 def _fields(rec: dict[str, Any], names: Iterable[str]) -> str:
-    return "".join(el(n, rec[n]) for n in names if n in rec)
+    # Some iiko servers name an object in <n>: a record given an "n" (control "update") answers that way.
+    return "".join(el(n, rec[n]) for n in names if n in rec and not (n == "name" and "n" in rec))
 
 
-CORPORATE_FIELDS = ("id", "parentId", "code", "name", "type", "taxpayerIdNumber", "revision")
-SUPPLIER_FIELDS = ("id", "code", "name", "taxpayerIdNumber", "phone", "email", "address", "deleted", "supplier",
+CORPORATE_FIELDS = ("id", "parentId", "code", "name", "n", "type", "taxpayerIdNumber", "revision")
+SUPPLIER_FIELDS = ("id", "code", "name", "n", "taxpayerIdNumber", "phone", "email", "address", "deleted", "supplier",
                    "employee", "client", "revision")
 ITEM_FIELDS = ("num", "product", "productArticle", "store", "actualAmount", "amountUnit", "price", "sum",
                "vatPercent", "vatSum", "discountSum")
@@ -258,7 +259,8 @@ def suppliers_view(request: HttpRequest, login: str, state: dict[str, Any]) -> H
 def supplier_search_view(request: HttpRequest, login: str, state: dict[str, Any]) -> HttpResponse:
     name, code = _param(request, "name").casefold(), _param(request, "code")
     rows = (rec for rec in ds.records(state, "suppliers") if not rec.get("deleted")
-            and (not name or name in rec["name"].casefold()) and (not code or code == rec["code"]))
+            and (not name or name in (rec.get("n") or rec["name"] or "").casefold())
+            and (not code or code == rec["code"]))
     return xml_list("employees", supplier, rows)
 
 

@@ -42,6 +42,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
 from sandboxes.control import ControlRefused, control_body
 from sandboxes.state import STATE_TTL
 
@@ -388,7 +389,7 @@ def validate_product(state: dict[str, Any], data: Any, n: int | None) -> str:
 
 def _write_product(request: HttpRequest, retailer: str, rid: int | None) -> HttpResponse:
     try:
-        body = json.loads(request.body or b"null")
+        body = loads(request.body or b"null")
     except ValueError:
         return kv_error(400, "BadRequest", "Dữ liệu không phải JSON (body is not JSON)")
     with ds.locked_state(retailer) as state:
@@ -504,7 +505,7 @@ def webhooks_view(request: HttpRequest, retailer: str, state: dict[str, Any], qu
     if request.method != "POST":
         return kv_error(405, "MethodNotAllowed", f"{request.method} not allowed")
     try:
-        hook = json.loads(request.body or b"{}")["Webhook"]
+        hook = loads(request.body or b"{}")["Webhook"]
         spec = {"type": str(hook["Type"]).lower(), "url": str(hook["Url"]),
                 "isActive": bool(hook.get("IsActive", True)),
                 "description": str(hook.get("Description") or ""), "secret": str(hook.get("Secret") or "")}

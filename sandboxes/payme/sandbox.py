@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import secrets
 import time
 from typing import Any
@@ -29,6 +28,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from connectors.payme.checkout import decode
+from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
 from sandboxes.control import control_enabled
 
 CABINET_TTL = 24 * 3600
@@ -72,7 +72,7 @@ def control(request: HttpRequest) -> HttpResponse:
     if not control_enabled():
         return JsonResponse({"error": "not found"}, status=404)
     try:
-        body = json.loads(request.body)
+        body = loads(request.body)
         action, merchant_id = body["action"], str(body["merchant_id"])
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": "JSON with action and merchant_id required"}, status=400)

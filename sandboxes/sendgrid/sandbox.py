@@ -7,13 +7,13 @@ personalizations, from or content.
 
 from __future__ import annotations
 
-import json
 import secrets
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
 from sandboxes import messaging as kit
 
 PROVIDER = "sendgrid"
@@ -35,7 +35,7 @@ def mail_send(request: HttpRequest) -> HttpResponse:
     if fault:
         return _errors(fault["status"], "injected fault")
     try:
-        body = json.loads(request.body)
+        body = loads(request.body)
     except ValueError:
         return _errors(400, "Bad Request", None)
     if not body.get("personalizations"):

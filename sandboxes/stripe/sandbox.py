@@ -33,10 +33,11 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from connectors.signatures import STRIPE
+from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
 from sandboxes.control import control_enabled
+from sandboxes.state import cache_lock
 
 STATE_TTL = 24 * 3600
-_lock = threading.Lock()  # one process's sandbox requests update the cached state one at a time
 
 
 def _error(status: int, kind: str, message: str, **extra: Any) -> JsonResponse:
@@ -56,6 +57,11 @@ def _load(account: str) -> dict[str, Any]:
 
 def _save(account: str, state: dict[str, Any]) -> None:
     cache.set(f"stripe-sandbox:{account}", state, STATE_TTL)
+
+
+def _locked(account: str):
+    """An account's read-modify-write, one at a time across the web processes that serve the sandbox."""
+    return cache_lock(f"stripe-sandbox:{account}:lock", what="Stripe sandbox account")
 
 
 def _nested(form: dict[str, str], name: str) -> dict[str, str]:
@@ -192,7 +198,7 @@ def _with_idempotency(request: HttpRequest, account: str, run) -> HttpResponse:
     if len(key) > 255:
         return _error(400, "invalid_request_error", "Idempotency-Key must be at most 255 characters.")
     fingerprint = hashlib.sha256(request.path.encode() + b"?" + request.body).hexdigest()
-    with _lock:
+    with _locked(account):
         state = _load(account)
         if key:
             stored = state["idempotency"].get(key)
@@ -258,12 +264,12 @@ def control(request: HttpRequest) -> HttpResponse:
     if not control_enabled():
         return _error(404, "invalid_request_error", "Not found.")
     try:
-        body = json.loads(request.body)
+        body = loads(request.body)
         key, action = body["secret_key"], body["action"]
     except (ValueError, KeyError, TypeError):
         return _error(400, "invalid_request_error", "JSON with secret_key and action required.")
     account = hashlib.sha256(str(key).encode()).hexdigest()[:24]
-    with _lock:
+    with _locked(account):
         state = _load(account)
         if action == "webhook_endpoint":
             state["webhook"] = {"url": body["url"], "secret": body["secret"]} if body.get("url") else None

@@ -7,7 +7,6 @@ an injected fault with status 5xx answers that HTTP status, with 429 Vonage's st
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 
@@ -15,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
 from sandboxes import messaging as kit
 
 PROVIDER = "vonage"
@@ -31,7 +31,7 @@ def send(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "POST only"}, status=405)
     if request.content_type == "application/json":
         try:
-            params = json.loads(request.body)
+            params = loads(request.body)
         except ValueError:
             return _status("2", "Missing api_key")
     else:

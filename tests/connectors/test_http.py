@@ -293,12 +293,12 @@ def test_requests_wait_for_the_shared_budget(server, make_integration):
     assert len(server.seen) == 8
 
 
-def test_in_process_bucket_without_redis(settings):
+def test_cache_bucket_without_redis(settings):
     from connectors import ratelimit
 
     settings.REDIS_URL = ""
     key = f"local:{time.time_ns()}"
-    assert isinstance(ratelimit.get_bucket(), ratelimit.LocalBucket)
+    assert isinstance(ratelimit.get_bucket(), ratelimit.CacheBucket)
     assert ratelimit.acquire(key, (2, 1.0)) == 0 and ratelimit.acquire(key, (2, 1.0)) == 0
     waited = ratelimit.acquire(key, (2, 1.0))
     assert 0.1 < waited <= 0.55

@@ -45,6 +45,7 @@ def form_data(integration: Integration | None = None, **overrides) -> dict:
         "config": json.dumps({"page_size": 20}),
         "sync_interval_minutes": "30",
         "auto_sync_enabled": "",
+        "_mode": "json",  # the raw JSON form (the typed form is tested in tests/console)
     }
     if integration is not None:
         data.update(
@@ -275,7 +276,9 @@ def test_a_form_with_errors_does_not_echo_typed_secrets(admin_client, org):
 @pytest.mark.parametrize("model", ["integration", "apikey", "membership"])
 def test_add_pages_render(client, org, make_user, model):
     client.force_login(make_user(org, "owner", username="staff-owner", is_staff=True))
-    page = client.get(reverse(f"admin:integrations_{model}_add"))
+    # Integrations: the provider picker first, then the provider's form.
+    query = "?provider=demo" if model == "integration" else ""
+    page = client.get(reverse(f"admin:integrations_{model}_add") + query)
     assert page.status_code == 200 and page.context["adminform"] is not None
 
 

@@ -183,16 +183,18 @@ def test_no_failover_after_a_timeout(api, make_stripe, stripe, settings):
 # --- the seed's test payment ------------------------------------------------------------------------------
 def test_test_payment_through_a_test_mode_gateway(api, stripe):
     response = api.post("/api/integrations/test/payment", {}, format="json")
-    assert response.status_code == 201, response.content
+    assert response.status_code == 200, response.content
     body = response.json()
     assert body["success"] is True and body["data"]["state"] == "paid" and body["data"]["test_mode"] is True
+    assert body["data"]["status"] == "succeeded" and body["data"]["amount"] == 10.0  # 1000 cents: major units
     assert body["data"]["reference"].startswith("TEST-")
 
 
 def test_test_payment_refuses_a_live_gateway_and_needs_auth(api, org, client, make_stripe):
     live = make_stripe("http://127.0.0.1:1", code="live", key="sk_live_realmoney0001")
     response = api.post("/api/integrations/test/payment", {"integration": live.code}, format="json")
-    assert response.status_code == 409 and response.json()["error"]["code"] == "conflict"
+    assert response.status_code == 409 and response.json()["code"] == "conflict"
+    assert response.json()["success"] is False and "not in test mode" in response.json()["message"]
     assert api.post("/api/integrations/test/payment", {}, format="json").status_code == 409  # no test gateway
     assert client.post("/api/integrations/test/payment", {}, content_type="application/json").status_code in (401, 403)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -109,7 +110,11 @@ def test_transient_failure_is_requeued_then_resumes(demo_integration, sandbox):
     outcome = run_job(job.pk)
     job.refresh_from_db()
     assert 0.1 <= outcome.retry_in <= 0.2 and job.status == JobStatus.PENDING and job.pages == 1
+    assert job.next_retry_at is not None and job.attempts == 1
 
+    early = run_job(job.pk)  # a copy of the message before the backoff: not an attempt
+    assert early.status == JobStatus.PENDING and 0 < early.retry_in <= 0.2
+    time.sleep(early.retry_in)
     assert run_job(job.pk).status == JobStatus.COMPLETED
     job.refresh_from_db()
     assert (job.attempts, job.records_created, job.records_processed) == (2, PRODUCTS, PRODUCTS)
@@ -140,7 +145,7 @@ def test_full_run_with_dependencies_in_order_and_second_claim_does_nothing(demo_
     assert [j.stream for j in jobs] == ["categories", "products", "orders"]
     for job in jobs:
         assert run_job(job.pk).status == JobStatus.COMPLETED
-        assert run_job(job.pk).status == "skipped"
+        assert run_job(job.pk).status == "not_claimed"
     order_job = SyncJob.objects.get(pk=jobs[-1].pk)
     assert order_job.progress["extra"]["records.OrderLine"]["created"] > 0
     assert Product.objects.filter(integration=demo_integration, category__isnull=False).count() == PRODUCTS

@@ -11,7 +11,7 @@ from connectors.registry import get_connector_class
 from integrations.models import Integration, IntegrationLog
 from syncjobs.models import JobStatus, SyncJob
 from syncjobs.services import start_sync
-from syncjobs.tasks import WORKER_LOST, dispatch_due_syncs, reap_stale_jobs
+from syncjobs.tasks import dispatch_due_syncs, reap_stale_jobs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -44,21 +44,38 @@ def test_dispatcher_queues_due_integrations_once(org, sync_queue, django_capture
         assert integ.next_sync_at > now + timedelta(minutes=14)
 
 
-def test_reaper_fails_running_jobs_with_a_stale_heartbeat(idle_integration, settings):
+def test_reaper_retries_running_jobs_with_a_stale_heartbeat_then_fails_them(idle_integration, settings,
+                                                                              sync_queue):
     settings.SYNC_HEARTBEAT_STALE_SECONDS = 60
+    settings.SYNC_TRANSIENT_RETRIES = 1
+    settings.SYNC_RETRY_BACKOFF_SECONDS = 30
     lost, alive = (start_sync(idle_integration, streams=[s])[0] for s in ("products", "categories"))
     now = timezone.now()
-    SyncJob.objects.filter(pk=lost.pk).update(status=JobStatus.RUNNING, heartbeat_at=now - timedelta(seconds=61))
+    stale = {"status": JobStatus.RUNNING, "heartbeat_at": now - timedelta(seconds=61)}
+    SyncJob.objects.filter(pk=lost.pk).update(attempts=1, **stale)
     SyncJob.objects.filter(pk=alive.pk).update(status=JobStatus.RUNNING, heartbeat_at=now - timedelta(seconds=5))
+    sync_queue()  # empties the queue
 
     assert reap_stale_jobs()["reaped"] == 1
 
     lost.refresh_from_db()
     alive.refresh_from_db()
-    assert (lost.status, lost.error_kind, lost.error_message) == (JobStatus.FAILED, "worker_lost", WORKER_LOST)
+    # Attempt 1 of 2 died with its worker: pending again, with its next try visible, and queued.
+    assert (lost.status, lost.error_kind, lost.attempts) == (JobStatus.PENDING, "worker_lost", 1)
+    assert timedelta(seconds=29) < lost.next_retry_at - now < timedelta(seconds=31)
+    assert "retrying in 30.0 s" in lost.error_message
+    assert sync_queue() == [lost.pk]
     assert alive.status == JobStatus.RUNNING
-    assert IntegrationLog.objects.filter(sync_job_id=lost.pk, action="sync.failed").exists()
+    assert IntegrationLog.objects.filter(sync_job_id=lost.pk, action="sync.retrying").exists()
     assert reap_stale_jobs()["reaped"] == 0
+
+    # Attempt 2 dies too: out of attempts, it fails for good.
+    SyncJob.objects.filter(pk=lost.pk).update(attempts=2, **stale)
+    assert reap_stale_jobs()["reaped"] == 1
+    lost.refresh_from_db()
+    assert (lost.status, lost.error_kind, lost.next_retry_at) == (JobStatus.FAILED, "worker_lost", None)
+    assert lost.error_message == "worker lost after 2 attempt(s); re-run to resume"
+    assert IntegrationLog.objects.filter(sync_job_id=lost.pk, action="sync.failed").exists()
 
 
 def test_reaper_requeues_pending_jobs_whose_message_was_lost(idle_integration, settings, sync_queue):
@@ -79,3 +96,23 @@ def test_reaper_requeues_pending_jobs_whose_message_was_lost(idle_integration, s
     assert sync_queue() == [lost.pk]
     lost.refresh_from_db()
     assert lost.queued_at > old and fresh.status == JobStatus.PENDING
+
+
+@pytest.mark.parametrize(("env", "timeout", "sweep"), [({"BROKER_VISIBILITY_TIMEOUT": "77"}, 77, 7), ({}, 1200, 60)])
+def test_a_killed_workers_messages_come_back_after_the_configured_visibility_timeout(env, timeout, sweep):
+    """What the Celery app of a worker process reads: the timeout from the environment (default 20
+    minutes, not kombu's hour) and a sweep for such messages at a tenth of it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k != "BROKER_VISIBILITY_TIMEOUT" and not k.startswith("PYTEST")}
+    code = ("import django; django.setup(); from config.celery import app; import json; "
+            "print(json.dumps(app.conf.broker_transport_options))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60,
+                         env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true",
+                              "CELERY_BROKER_URL": "redis://127.0.0.1:6379/15", **env})
+    options = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (options["visibility_timeout"], options["unacked_restore_interval"]) == (timeout, sweep)
+    assert options["unacked_restore_throttle"] == 1

@@ -1,6 +1,8 @@
 """Create the demo organization, an admin login and integrations connected to the built-in sandboxes.
 
-Idempotent: a second run changes nothing but prints the login again.
+Idempotent: a second run changes nothing but prints the login again. The login is kept in
+``var/demo-login.txt``; the generic webhook receiver's URL and secret in ``var/demo-webhook.txt``
+(shell syntax, for the README's signed-webhook example). Both files are readable by their owner only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from connectors.registry import connector_modules, providers
 from integrations.models import Integration, Membership, Organization, Role
 
 DEMO_ORG = {"slug": "demo", "name": "Demo Retail"}
+GENERIC_WEBHOOK_CODE = "generic-webhook"
 
 
 def demo_integrations(base: str) -> list[dict]:
@@ -56,3 +59,21 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"demo organization '{org.slug}' ready"))
         if login_file.exists():
             self.stdout.write(login_file.read_text().strip())
+        hook = Integration.objects.filter(organization=org, code=GENERIC_WEBHOOK_CODE, provider="webhook").first()
+        if hook is not None and hook.webhook_secret:
+            hook_file = settings.VAR_DIR / "demo-webhook.txt"
+            _write_private(hook_file, (
+                f"# {hook.name}: sign the raw body with HMAC-SHA256 (hex) into "
+                f"{hook.config.get('signature_header', 'X-Signature')}.\n"
+                f"WEBHOOK_URL={hook.webhook_url}\nWEBHOOK_SECRET={hook.webhook_secret}\n"
+            ))
+            self.stdout.write(f"generic webhook receiver: {hook.webhook_url} (its secret is in {hook_file})")
+
+
+def _write_private(path, text: str) -> None:
+    """Owner-only from its creation: the file holds a secret."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    path.chmod(0o600)

@@ -159,15 +159,25 @@ def test_bad_answer_fails_the_job_clearly_and_writes_nothing(iiko_integration, i
     assert iiko_sandbox.stats()["open_seats"] == 0
 
 
-def test_supplier_without_a_name_fails_alone(iiko_integration, iiko_sandbox):
+def test_names_in_n_sync_and_a_nameless_supplier_is_unnamed_with_a_warning(iiko_integration, iiko_sandbox):
     integration = iiko_integration()
+    iiko_sandbox.control("update", entity="suppliers", ids=[1], fields={"n": "Short-form Supplier"})
     iiko_sandbox.control("update", entity="suppliers", ids=[2], fields={"name": ""})
+    iiko_sandbox.control("update", entity="stores", ids=[1], fields={"n": "Short-form Store"})
 
-    job = sync(integration, ["suppliers"])["suppliers"]
+    jobs = sync(integration, ["restaurants", "stores", "suppliers"])
 
-    assert job.status == JobStatus.COMPLETED and (job.records_created, job.records_failed) == (6, 1)
-    assert job.error_details[0]["error"] == "MappingError: missing name" and job.error_details[0]["external_id"]
-    assert not Supplier.objects.filter(integration=integration, external_id=job.error_details[0]["external_id"])
+    job = jobs["suppliers"]
+    assert job.status == JobStatus.COMPLETED and (job.records_created, job.records_failed) == (7, 0)
+    assert job.error_details == [] and job.progress["warning_count"] == 1
+    [warning] = job.progress["warnings"]
+    assert warning["warning"] == "no <name> or <n>: saved as 'Unnamed supplier'" and warning["page"] == 1
+    assert live(Supplier, integration).get(external_id=warning["external_id"]).name == "Unnamed supplier"
+    assert live(Supplier, integration).filter(name="Short-form Supplier").count() == 1
+    assert live(Location, integration).filter(name="Short-form Store", kind="store").count() == 1
+    assert jobs["stores"].progress.get("warning_count") is None and jobs["stores"].records_failed == 0
+    logged = IntegrationLog.objects.get(sync_job_id=job.pk, action="sync.completed")
+    assert logged.level == "warning" and '"warnings": 1' in logged.response_excerpt
 
 
 def test_expired_token_midway_is_renewed_and_both_are_given_back(iiko_integration, iiko_sandbox):

@@ -61,14 +61,29 @@ def test_missing_and_empty_optional_elements():
     assert second.fields["code"] == "" and second.refs == {"parent": None}
 
 
-def test_supplier_without_a_name_fails_alone():
+def test_supplier_names_from_name_or_n_and_a_placeholder_with_a_warning():
     good, nameless = parse_list(fixture("suppliers.xml"), "employees", "employee")
 
     row = mappers.supplier(good)
     assert row.fields["name"] == "ООО «Молочный двор»" and row.fields["tax_id"] == "7701234567"
-    assert row.fields["email"] == "" and row.fields["code"] == "П-0042"
-    with pytest.raises(MappingError, match="missing name"):
-        mappers.supplier(nameless)
+    assert row.fields["email"] == "" and row.fields["code"] == "П-0042" and row.warnings == []
+    empty = mappers.supplier(nameless)  # <name></name>
+    assert empty.fields["name"] == "Unnamed supplier" and empty.fields["code"] == "П-0043"
+    assert empty.warnings == ["no <name> or <n>: saved as 'Unnamed supplier'"]
+
+    short, absent = (mappers.supplier(s) for s in parse_list(fixture("suppliers.names.xml"), "employees", "employee"))
+    assert short.fields["name"] == "ИП Смирнова" and short.warnings == []
+    assert absent.fields["name"] == "Unnamed supplier" and absent.warnings and absent.external_id.endswith("4c22")
+
+
+def test_corporate_item_names_from_name_or_n_and_a_placeholder_with_a_warning():
+    short, absent = (mappers.corporate_item(i) for i in parse_list(fixture("departments.names.xml"), *CORPORATE))
+
+    assert short.fields == {"name": "Кафе «Ока»", "code": "111", "kind": "restaurant"} and short.warnings == []
+    assert absent.fields == {"name": "Unnamed store", "code": "112", "kind": "store"}
+    assert absent.warnings == ["no <name> or <n>: saved as 'Unnamed store'"]
+    with pytest.raises(MappingError, match="missing id"):  # without an id there is nothing to sync
+        mappers.corporate_item({"n": "Бар"})
 
 
 def test_invoices_short_and_long_forms_attributes_and_empty_items():

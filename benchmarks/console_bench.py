@@ -5,12 +5,14 @@
         [--jobs 100000] [--webhooks 500000] [--repeat 7]
 
 Works in a scratch database (``<name>_console_bench``, created and dropped here). The rows are
-made in PostgreSQL itself (INSERT ... SELECT over generate_series, then ANALYZE) for one
+made in PostgreSQL itself (INSERT ... SELECT over generate_series, then VACUUM ANALYZE) for one
 organization with four integrations, spread over 30 days. Each page is rendered by Django's test
 client, in process, as a staff member (admin role) of that organization: the organization-scoped
-queries a real staff user runs. One warm-up render, then ``--repeat`` timed renders per page.
+queries a real staff user runs. The first render per page is timed and
+reported on its own (the cold cost), then ``--repeat`` timed renders.
 
-Prints per page the median render time, min-max, spread ((max - min) / median: the machine's noise)
+Prints per page the first render's time, the median of the repeats, min-max, spread
+((max - min) / median: the machine's noise)
 and the number of SQL queries; the target is <= 300 ms and <= 15 queries per page.
 """
 
@@ -101,7 +103,9 @@ def load(org: Organization, integrations: list[Integration], args: argparse.Name
             cursor.execute(sql)
             print(f"  loaded {cursor.rowcount:>9,} rows in {time.perf_counter() - started:5.1f} s: "
                   f"{sql.split('INTO ')[1].split(' ')[0]}", flush=True)
-        cursor.execute("ANALYZE")
+        # VACUUM as well as ANALYZE: autovacuum does both after a bulk insert on a live database, and the
+        # visibility map it sets is what lets the dashboard's aggregates run as index-only scans.
+        cursor.execute("VACUUM ANALYZE")
 
 
 def main() -> int:
@@ -132,11 +136,19 @@ def main() -> int:
 
         client = Client()
         client.force_login(user)
-        print(f"\n{'page':<24} {'median ms':>10} {'min-max ms':>14} {'spread':>7} {'queries':>8}")
+        print(f"\n{'page':<24} {'first ms':>9} {'median ms':>10} {'min-max ms':>14} {'spread':>7} {'queries':>8}")
+        # The process's own first request (imports, URL resolver, unfold's templates compiled: 400-500 ms
+        # once per worker process) is paid on a small page here, so that each page's "first" below
+        # is that page's cold cost: its data not yet read, its SQL not yet run, nothing cached.
+        assert client.get("/admin/integrations/integration/").status_code == 200
         worst = 0.0
         for name, url in PAGES:
             url = url.format(i0=integrations[0].pk)
-            assert client.get(url).status_code == 200, url  # warm-up (and the page must render)
+            # The first render is reported on its own ("first"): the cold cost, before any of the
+            # process's or PostgreSQL's caches hold this page's data.
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200, url
+            first = (time.perf_counter() - started) * 1000
             times, queries = [], 0
             for _ in range(args.repeat):
                 with CaptureQueriesContext(connection) as captured:
@@ -146,10 +158,10 @@ def main() -> int:
                 assert response.status_code == 200, url
                 queries = len(captured)
             median = statistics.median(times)
-            worst = max(worst, median)
-            print(f"{name:<24} {median:>10.1f} {min(times):>6.1f}-{max(times):<7.1f} "
+            worst = max(worst, median, first)
+            print(f"{name:<24} {first:>9.1f} {median:>10.1f} {min(times):>6.1f}-{max(times):<7.1f} "
                   f"{(max(times) - min(times)) / median:>6.0%} {queries:>8}", flush=True)
-        print(f"\nslowest page median: {worst:.1f} ms (target <= 300 ms)")
+        print(f"\nslowest page (first render or median): {worst:.1f} ms (target <= 300 ms)")
     finally:
         if not args.keep:
             connection.creation.destroy_test_db(main_name, verbosity=0)

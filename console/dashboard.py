@@ -68,14 +68,18 @@ def _records_held(integration_ids: list[int]) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def _latency(orgs: list[int] | None, since) -> list[dict[str, Any]]:
-    """p50/p95 of outbound provider calls and their error rate per integration over 24 h."""
-    where, params = "l.created_at >= %s AND l.direction = 'outbound' AND l.duration_ms IS NOT NULL", [since]
-    if orgs is not None:
-        if not orgs:
-            return []
-        where += f" AND l.organization_id IN ({', '.join(['%s'] * len(orgs))})"
-        params += orgs
+def _latency(integration_ids: list[int], since) -> list[dict[str, Any]]:
+    """p50/p95 of outbound provider calls and their error rate per integration over 24 h.
+
+    Filtered by the user's integrations (already scoped to their organizations) rather than by
+    organization: each integration then reads only its 24 h range of the (integration, -created_at)
+    index, whose INCLUDEd columns answer the query without touching the log rows.
+    """
+    if not integration_ids:
+        return []
+    where = (f"l.integration_id IN ({', '.join(['%s'] * len(integration_ids))}) AND l.created_at >= %s "
+             "AND l.direction = 'outbound' AND l.duration_ms IS NOT NULL")
+    params = [*integration_ids, since]
     table = connection.ops.quote_name(IntegrationLog._meta.db_table)
     if connection.vendor == "postgresql":
         pcts = ("percentile_cont(0.5) WITHIN GROUP (ORDER BY l.duration_ms), "
@@ -84,7 +88,7 @@ def _latency(orgs: list[int] | None, since) -> list[dict[str, Any]]:
         pcts = "AVG(l.duration_ms), MAX(l.duration_ms)"
     sql = (f"SELECT l.integration_id, {pcts}, COUNT(*), "  # noqa: S608 - fixed SQL, values are parameters
            f"SUM(CASE WHEN l.status_code >= 400 OR l.level = 'error' THEN 1 ELSE 0 END) "
-           f"FROM {table} l WHERE {where} AND l.integration_id IS NOT NULL GROUP BY l.integration_id")
+           f"FROM {table} l WHERE {where} GROUP BY l.integration_id")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -170,7 +174,7 @@ def build(request: HttpRequest) -> dict[str, Any]:
     # --- webhooks per hour by status (24 h), and per integration for the tiles (one query) ---
     hooks = (WebhookEvent.objects.filter(received_at__gte=day_ago, **_org_filter(orgs))
              .annotate(hour=TruncHour("received_at")).values("hour", "status", "integration_id")
-             .annotate(n=Count("id")).order_by())
+             .annotate(n=Count("*")).order_by())
     hours = [(now - timedelta(hours=h)).replace(minute=0, second=0, microsecond=0) for h in range(23, -1, -1)]
     hooks_by = defaultdict(lambda: defaultdict(int))
     hooks_per_integration: dict[int, int] = defaultdict(int)
@@ -181,7 +185,7 @@ def build(request: HttpRequest) -> dict[str, Any]:
     webhooks_24 = series(hooks_by, hours, [s.value for s in EventStatus])
     webhooks_24["labels"] = [timezone.localtime(h).strftime("%H:00") for h in hours]
 
-    latency = _latency(orgs, day_ago)
+    latency = _latency(ids, day_ago)
     latency_chart = {
         "labels": [names.get(r["integration"], f"#{r['integration']}") for r in latency],
         "datasets": [

@@ -243,7 +243,12 @@ class IntegrationLog(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["integration", "-created_at"])]
+        indexes = [
+            # One integration's logs, newest first; the INCLUDEd columns let the dashboard's 24 h latency
+            # percentiles and error rate per integration read only this index's 24 h range.
+            models.Index(fields=["integration", "-created_at"], name="intlog_integration_created",
+                         include=["direction", "duration_ms", "status_code", "level"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.method} {self.endpoint} {self.status_code or ''}".strip()

@@ -78,7 +78,10 @@ class SyncJob(models.Model):
         ordering = ["-created_at", "-id"]
         # The console's job list (newest first, per organization) and each integration's last job.
         indexes = [
-            models.Index(fields=["organization", "-created_at", "-id"], name="syncjob_org_created"),
+            # The list's order; the INCLUDEd columns let the dashboard's per-day chart (30 days of jobs)
+            # run as an index-only scan instead of reading every job's row.
+            models.Index(fields=["organization", "-created_at", "-id"], name="syncjob_org_created",
+                         include=["status", "records_created", "records_updated", "records_deleted"]),
             models.Index(fields=["integration", "-created_at"], name="syncjob_integration_created"),
         ]
         constraints = [

@@ -19,6 +19,7 @@ from integrations.inputs import MaskedTextInput, contains_nul
 from integrations.models import Integration
 from integrations.redaction import MASK
 from integrations.schema_form import CFG_PREFIX, CRED_PREFIX, build_fields, collect, errors_to_fields, schema_fields
+from syncjobs.services import SCHEDULED_STREAMS_KEY
 
 from .serializers import json_safe
 
@@ -139,7 +140,7 @@ class IntegrationAdminForm(forms.ModelForm):
         return integration
 
 
-SYNC_STREAMS_KEY = "sync_streams"
+SYNC_STREAMS_KEY = SCHEDULED_STREAMS_KEY
 
 
 class SchemaConnectForm(IntegrationAdminForm):
@@ -166,7 +167,7 @@ class SchemaConnectForm(IntegrationAdminForm):
             self.initial.setdefault("type", self.connector.integration_type)
         stored = self.instance.config or {}
         if self.connector.streams:
-            # Stored in config: the model has no field for it (beat may read config["sync_streams"]).
+            # Stored in config (the model has no field for it); beat's dispatcher reads it (syncjobs.services).
             self.fields["sync_streams"] = forms.MultipleChoiceField(
                 required=False, widget=UnfoldAdminCheckboxSelectMultipleWidget, label="Streams a scheduled run syncs",
                 choices=[(name, name) for name in self.connector.streams],

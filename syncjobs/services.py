@@ -64,6 +64,24 @@ def resolve_streams(integration: Integration, streams: Iterable[str] | None) -> 
     return order_streams(available, names)
 
 
+# Integration.config key of the streams a scheduled (beat) run syncs; empty or absent means every stream.
+# A manual run (API, admin) still picks any stream.
+SCHEDULED_STREAMS_KEY = "sync_streams"
+
+
+def scheduled_streams(integration: Integration) -> list[str] | None:
+    """The streams staff selected for scheduled runs that the provider still has, or None for all."""
+    selected = (integration.config or {}).get(SCHEDULED_STREAMS_KEY)
+    if not isinstance(selected, list) or not selected:
+        return None
+    available = get_connector_class(integration.provider).streams
+    kept = [name for name in selected if name in available]
+    if len(kept) != len(selected):
+        log.warning("integration %s: scheduled streams %s are no longer offered by %s", integration.pk,
+                    sorted(set(map(str, selected)) - set(kept)), integration.provider)
+    return kept or None
+
+
 def _active_job(integration: Integration, stream: str) -> SyncJob | None:
     return SyncJob.objects.filter(integration=integration, stream=stream, status__in=ACTIVE_STATUSES).first()
 

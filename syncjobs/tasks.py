@@ -18,7 +18,7 @@ from integrations.models import Integration, IntegrationStatus
 
 from .models import JobStatus, SyncJob, Trigger
 from .runner import run_job
-from .services import enqueue, reap_lost_job, start_sync, sync_all
+from .services import enqueue, reap_lost_job, scheduled_streams, start_sync, sync_all
 
 log = logging.getLogger("syncjobs")
 
@@ -160,7 +160,8 @@ def dispatch_due_syncs() -> int:
         if not claimed:
             continue
         try:
-            start_sync(Integration.objects.get(pk=integ.pk), trigger=Trigger.SCHEDULE)
+            integration = Integration.objects.get(pk=integ.pk)
+            start_sync(integration, streams=scheduled_streams(integration), trigger=Trigger.SCHEDULE)
             queued += 1
         except Exception:  # noqa: BLE001 - one broken integration must not stop the others
             log.exception("scheduled sync of integration %s could not start", integ.pk)

@@ -120,3 +120,17 @@ def test_a_killed_workers_messages_come_back_after_the_configured_visibility_tim
     options = json.loads(out.stdout.strip().splitlines()[-1])
     assert (options["visibility_timeout"], options["unacked_restore_interval"]) == (timeout, sweep)
     assert options["unacked_restore_throttle"] == 1
+
+
+def test_a_scheduled_run_syncs_the_streams_staff_selected(org, sync_queue, django_capture_on_commit_callbacks):
+    # config["sync_streams"] is what the console's Settings tab stores; a stream the provider dropped is ignored.
+    selected = make(org, "selected", next_sync_at=None, config={"sync_streams": ["products", "gone"]})
+    every = make(org, "every", next_sync_at=None, config={"sync_streams": []})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch_due_syncs() == 2
+
+    assert set(SyncJob.objects.filter(integration=selected).values_list("stream", flat=True)) == {"products"}
+    assert SyncJob.objects.filter(integration=every).count() == len(get_connector_class("demo").streams)
+    # a manual run still picks any stream
+    assert [j.stream for j in start_sync(selected, streams=["categories"])] == ["categories"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import ConnectorError, IgnoredEvent, RejectedPayload, SignatureError
 from connectors.gateway import PaymentState, PaymentTransaction, ledger
 from connectors.signatures import lower_headers, split_secrets
+from integrations import jsonlimits
 
 from .amounts import minor_units
 
@@ -112,7 +112,7 @@ def certificate(url: str) -> x509.Certificate:
 
 def _delivery(body: bytes) -> WebhookDelivery:
     try:
-        payload = json.loads(body)
+        payload = jsonlimits.loads(body)
     except ValueError:
         raise RejectedPayload("the body is not JSON") from None
     if not isinstance(payload, dict):
@@ -165,7 +165,7 @@ def verify_with_api(connector: PayPalConnector, request: InboundRequest, secret:
         raise SignatureError("no PayPal webhook id is configured (the integration's webhook secret)")
     h = _headers(request)
     delivery = _delivery(request.body)
-    event = json.loads(request.body)
+    event = jsonlimits.loads(request.body)
     for webhook_id in webhook_ids[:10]:
         answer = connector.call("POST", "v1/notifications/verify-webhook-signature",
                                 action="paypal.webhooks.verify", json={
@@ -261,7 +261,7 @@ HANDLERS: dict[str, Callable[[PayPalConnector, dict[str, Any]], str]] = {
 
 def handle(connector: PayPalConnector, event: StoredEvent) -> str:
     try:
-        payload = json.loads(bytes(event.body))
+        payload = jsonlimits.loads(bytes(event.body))
     except ValueError:
         raise IgnoredEvent("not JSON") from None
     if not isinstance(payload, dict):

@@ -7,7 +7,6 @@ and the payment read back from Razorpay before it counts; answered in the hub's 
 
 from __future__ import annotations
 
-import json
 import logging
 from urllib.parse import parse_qsl
 
@@ -17,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from connectors.errors import ConnectorError, IgnoredEvent, SignatureError
 from connectors.gateway import ledger
+from integrations import jsonlimits
 
 from .client import RazorpayConnector
 
@@ -28,7 +28,7 @@ FIELDS = ("razorpay_payment_id", "razorpay_order_id", "razorpay_signature")
 def _fields(raw: bytes, content_type: str) -> dict[str, str]:
     try:
         if content_type.startswith("application/json"):
-            data = json.loads(raw)
+            data = jsonlimits.loads(raw)
             return {k: str(v) for k, v in data.items() if isinstance(v, str | int)} if isinstance(data, dict) else {}
         return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
     except (ValueError, UnicodeDecodeError):

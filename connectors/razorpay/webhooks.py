@@ -7,7 +7,6 @@ stale event (``payment.authorized`` after ``payment.captured``) and refunded tot
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import IgnoredEvent, RejectedPayload, SignatureError
 from connectors.gateway import PaymentState, PaymentTransaction, ledger
 from connectors.signatures import SignatureScheme, split_secrets
+from integrations import jsonlimits
 
 if TYPE_CHECKING:
     from connectors.base import StoredEvent
@@ -42,7 +42,7 @@ def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
         raise SignatureError("no webhook secret is configured for this integration")
     event_id = SCHEME.verify(request.headers, request.body, secrets)
     try:
-        payload = json.loads(request.body)
+        payload = jsonlimits.loads(request.body)
     except ValueError:
         raise RejectedPayload("the body is not JSON") from None
     if not isinstance(payload, dict):
@@ -128,7 +128,7 @@ HANDLERS: dict[str, Callable[[RazorpayConnector, dict[str, Any]], str]] = {
 
 def handle(connector: RazorpayConnector, event: StoredEvent) -> str:
     try:
-        payload = json.loads(bytes(event.body))
+        payload = jsonlimits.loads(bytes(event.body))
     except ValueError:
         raise IgnoredEvent("not JSON") from None
     handler = HANDLERS.get(payload.get("event") if isinstance(payload, dict) else None)

@@ -9,7 +9,6 @@ Square promises neither ordering nor single delivery: the ledger's transition ta
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import IgnoredEvent, RejectedPayload, SignatureError
 from connectors.gateway import PaymentState, PaymentTransaction, ledger
 from connectors.signatures import SignatureScheme, split_secrets
+from integrations import jsonlimits
 
 if TYPE_CHECKING:
     from connectors.base import StoredEvent
@@ -47,7 +47,7 @@ def verify(request: InboundRequest, secret: str, notification_url: str) -> Webho
         raise SignatureError("no signature key is configured for this integration")
     SCHEME.verify(request.headers, signed_payload(notification_url, request.body), secrets)
     try:
-        payload = json.loads(request.body)
+        payload = jsonlimits.loads(request.body)
     except ValueError:
         raise RejectedPayload("the body is not JSON") from None
     if not isinstance(payload, dict):
@@ -136,7 +136,7 @@ HANDLERS: dict[str, Callable[[SquareConnector, dict[str, Any]], str]] = {
 
 def handle(connector: SquareConnector, event: StoredEvent) -> str:
     try:
-        payload = json.loads(bytes(event.body))
+        payload = jsonlimits.loads(bytes(event.body))
     except ValueError:
         raise IgnoredEvent("not JSON") from None
     handler = HANDLERS.get(payload.get("type") if isinstance(payload, dict) else None)

@@ -236,6 +236,7 @@ class MappingErrorSerializer(serializers.Serializer):
 
 class MappingErrorsSerializer(serializers.Serializer):
     errors = MappingErrorSerializer(many=True)
+    error = serializers.DictField(help_text="The API's usual envelope: code invalid_mapping, message, details.")
 
 
 class PreviewRequestSerializer(serializers.Serializer):

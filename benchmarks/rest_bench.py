@@ -8,7 +8,8 @@ standalone (``python -m sandboxes.rest.sandbox``, ``python -m sandboxes.kiotviet
 real Celery worker (``--pool solo``), then, ``--repeat`` times and alternating, a full sync of
 ``--records`` products on a fresh integration of each connector:
 
-- generic REST: streams categories (page number) + products (cursor from the body, 500 a page), the
+- generic REST: streams categories (page number) + products (cursor from the body, ``--rest-page-size``
+  a page, default 500), the
   demo seed's product mapping (every transform, a category reference by external id);
 - KiotViet: streams categories + products (its own mappers, 100 a page as KiotViet allows, the product
   relations it writes on the way, one branch).
@@ -64,13 +65,16 @@ class RestSandbox:
         self.proc.wait(10)
 
 
-def rest_integration(org: Organization, sandbox: RestSandbox, n: int, run: int) -> Integration:
+def rest_integration(org: Organization, sandbox: RestSandbox, n: int, run: int, page_size: int) -> Integration:
     account = f"bench{run}"
     sandbox.control(account, "reset")
     sandbox.control(account, "sizes", sizes={"items": n, "categories": 20})
     config = seed.config("")
     config["auth"] = {"type": "oauth2", "token_url": f"{sandbox.base}/oauth/token", "client_id": account}
     config["streams"] = [s for s in config["streams"] if s["name"] in STREAMS]
+    for stream in config["streams"]:
+        if stream["name"] == "products":
+            stream["pagination"]["size"] = page_size
     config["field_mappings"] = {k: v for k, v in config["field_mappings"].items() if k in STREAMS}
     config = get_connector_class("rest").validate_config(config)
     return Integration.objects.create(organization=org, name=f"rest {run}", code=f"rest-{run}", provider="rest",
@@ -116,6 +120,8 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--rest-page-size", type=int, default=500,
+                        help="records per REST page (the sandbox allows 500; KiotViet's cap is 100)")
     args = parser.parse_args()
     if not settings.IS_POSTGRES or not settings.REDIS_URL:
         print("rest_bench needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL)", file=sys.stderr)
@@ -135,7 +141,7 @@ def main() -> int:
         org = Organization.objects.create(name="REST bench", slug="rest-bench")
         for run in range(1, args.repeat + 1):
             for label in ("rest", "kiotviet"):
-                integration = (rest_integration(org, rest_sb, args.records, run) if label == "rest"
+                integration = (rest_integration(org, rest_sb, args.records, run, args.rest_page_size) if label == "rest"
                                else kv_integration(org, kv_sb, args.records, run))
                 cpu_before = worker.cpu_seconds()
                 wall, job = sync(integration)
@@ -153,7 +159,8 @@ def main() -> int:
         rest_sb.stop()
         kv_sb.stop()
         connection.creation.destroy_test_db(main_name, verbosity=0)
-    print(f"\n{args.records:,} products, {args.repeat} runs each, alternating:")
+    print(f"\n{args.records:,} products, {args.repeat} runs each, alternating (REST {args.rest_page_size} a page, "
+          "KiotViet 100):")
     for label in ("rest", "kiotviet"):
         w = walls[label]
         print(f"  {label:<8} records/s {summary(rates[label])}; wall s "

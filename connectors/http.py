@@ -63,6 +63,9 @@ class HttpClient:
         # The transport error of the last exchange (None after an answer): a gateway asks whether a
         # failed create surely never reached the provider (``transport.surely_not_sent``).
         self.last_transport_error: requests.RequestException | None = None
+        # Per-client limits (None: the settings'), e.g. a preview answered inside a web request.
+        self.timeout: float | None = None
+        self.max_retries: int | None = None
 
     @property
     def sync_job_id(self) -> int | None:
@@ -97,8 +100,10 @@ class HttpClient:
         """
         method = method.upper()
         url = self.url(url_or_path)
-        timeout = timeout or setting("CONNECTOR_HTTP_TIMEOUT", 30.0)
-        max_retries = int(setting("CONNECTOR_HTTP_MAX_RETRIES", 4))
+        timeout = timeout or self.timeout or setting("CONNECTOR_HTTP_TIMEOUT", 30.0)
+        max_retries = self.max_retries
+        if max_retries is None:
+            max_retries = int(setting("CONNECTOR_HTTP_MAX_RETRIES", 4))
         safe_to_repeat = idempotent if idempotent is not None else method not in NON_IDEMPOTENT
         renewed = False
         attempt = 0

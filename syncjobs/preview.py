@@ -29,6 +29,10 @@ from .prefetch import map_records
 log = logging.getLogger("syncjobs")
 
 MAX_ERROR_LENGTH = 500
+# A preview is answered inside a web request (the console waits for it): a provider that is slow or
+# down is an error within the web server's 30 s, not a hung worker. A sync keeps the settings' limits.
+PREVIEW_HTTP_TIMEOUT = 6.0
+PREVIEW_HTTP_RETRIES = 1
 
 
 class PreviewError(ValueError):
@@ -89,6 +93,7 @@ def preview_stream(integration: Integration, stream_name: str, mapping: list[dic
         else:
             stream = mapped_stream(base, integration.config)
         connector = cls(integration)
+        connector.http.timeout, connector.http.max_retries = PREVIEW_HTTP_TIMEOUT, PREVIEW_HTTP_RETRIES
         try:
             pages = stream.read(SyncContext(integration, connector, connector.http), None, True)
             try:

@@ -146,3 +146,14 @@ def test_preview_reports_a_provider_error_and_bad_records(make_rest, api, rest_s
     assert body["create"] == [] and len(body["errors"]) == 500
     assert body["errors"][0] == {"external_id": "itm-00001", "message": (
         "MappingError: field mapping #1 (target 'price', source 'sku'): 'sku-00001' is not a number")}
+
+
+def test_preview_retries_once_then_reports_the_providers_failure(make_rest, api, rest_sandbox, account):
+    integ = make_rest(streams=["locations"]).integration
+    rest_sandbox.control(account, "fault", kind="status", resource="locations", status=503, **{"from": 1, "to": 1})
+    body = api.post(url(integ, "preview/"), {"stream": "locations"}, format="json").json()
+    assert len(body["create"]) == 4 and body["errors"] == []  # one retry got it
+    rest_sandbox.control(account, "fault", kind="status", resource="locations", status=503, **{"from": 2, "to": 9})
+    body = api.post(url(integ, "preview/"), {"stream": "locations"}, format="json").json()
+    assert body["create"] == [] and body["errors"][0]["message"].startswith("transient: ")
+    assert rest_sandbox.control(account, "clear_faults")["requests"]["locations"] == 4  # 2 + 2, no more

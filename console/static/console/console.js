@@ -100,3 +100,46 @@
     });
   });
 })();
+
+/* Repeating rows (mapping fields and their transforms, a REST integration's streams): each added from a
+   <template> whose __i__ (and, for a nested row, __n__) become the next free index; names stay unique,
+   so the server reads the rows as posted. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (ev) {
+    var add = ev.target.closest("[data-add-row]");
+    if (add) {
+      ev.preventDefault();
+      var box = document.getElementById(add.dataset.addRow);
+      var tpl = document.getElementById(add.dataset.template);
+      if (!box || !tpl) { return; }
+      var next = parseInt(box.dataset.next || "0", 10);
+      box.dataset.next = String(next + 1);
+      var html = tpl.innerHTML;
+      if (add.dataset.rowIndex !== undefined) {
+        html = html.split("__i__").join(add.dataset.rowIndex).split("__n__").join(String(next));
+      } else {
+        html = html.split("__i__").join(String(next));
+      }
+      box.insertAdjacentHTML("beforeend", html);
+      return;
+    }
+    var remove = ev.target.closest("[data-remove-row]");
+    if (remove) {
+      ev.preventDefault();
+      var row = remove.closest(".hub-row");
+      if (!row) { return; }
+      var after = row.nextElementSibling;
+      if (after && after.classList.contains("hub-row-errors")) { after.remove(); }
+      row.remove();
+    }
+  });
+  // A transform's parameters box hints at what its op takes.
+  document.addEventListener("change", function (ev) {
+    var op = ev.target.closest("[data-transform-op]");
+    if (!op) { return; }
+    var params = op.parentElement.querySelector("[data-transform-params]");
+    var hint = op.selectedOptions.length ? op.selectedOptions[0].dataset.hint : "";
+    if (params) { params.placeholder = hint ? "e.g. " + hint : "no parameters"; }
+  });
+})();

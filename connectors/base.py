@@ -170,6 +170,8 @@ class Connector:
     # Secret fields of the provider's payloads, at any depth: never stored, never served again.
     payload_secret_fields: ClassVar[tuple[str, ...]] = ()
     streams: ClassVar[dict[str, Stream]] = {}
+    # Streams built per integration from its config (``streams_for``), not declared on the class.
+    configured_streams: ClassVar[bool] = False
     # Provider-wide request budget shared by all workers: (requests, per seconds) or None.
     rate_limit: ClassVar[tuple[int, float] | None] = None
     # Ask webhook senders for a 2xx even on rejected deliveries (providers that disable a hook on 4xx).
@@ -206,6 +208,13 @@ class Connector:
         if cls.credentials_serializer is not None:
             declared |= set(cls.credentials_serializer().fields)
         return tuple(sorted(declared))
+
+    @classmethod
+    def streams_for(cls, integration: Integration) -> dict[str, Stream]:
+        """The streams of one integration: the class's ``streams``, or (a connector configured per
+        integration, e.g. the generic REST one) streams built from its config. Never raises for a
+        stored config: a stream that cannot be built is left out (its jobs then fail as unknown)."""
+        return cls.streams
 
     # --- auth --------------------------------------------------------------------------------
     def obtain_token(self) -> dict[str, Any] | None:

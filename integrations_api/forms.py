@@ -166,11 +166,12 @@ class SchemaConnectForm(IntegrationAdminForm):
         if not self.instance.pk:
             self.initial.setdefault("type", self.connector.integration_type)
         stored = self.instance.config or {}
-        if self.connector.streams:
+        streams = self.connector.streams_for(self.instance)
+        if streams:
             # Stored in config (the model has no field for it); beat's dispatcher reads it (syncjobs.services).
             self.fields["sync_streams"] = forms.MultipleChoiceField(
                 required=False, widget=UnfoldAdminCheckboxSelectMultipleWidget, label="Streams a scheduled run syncs",
-                choices=[(name, name) for name in self.connector.streams],
+                choices=[(name, name) for name in streams],
                 help_text="None ticked: every stream. Manual syncs choose their own.",
             )
             self.initial["sync_streams"] = stored.get(SYNC_STREAMS_KEY) or []
@@ -194,7 +195,8 @@ class SchemaConnectForm(IntegrationAdminForm):
             raise forms.ValidationError("Null characters are not allowed.")
         config.pop(SYNC_STREAMS_KEY, None)
         if data.get("sync_streams"):
-            config[SYNC_STREAMS_KEY] = [s for s in self.connector.streams if s in data["sync_streams"]]
+            config[SYNC_STREAMS_KEY] = [s for s in self.connector.streams_for(self.instance)
+                                        if s in data["sync_streams"]]
         for label, validate, value, prefix, target in (
             ("config", self.connector.validate_config, config, CFG_PREFIX, "config"),
             ("credentials", self.connector.validate_credentials, credentials, CRED_PREFIX, "credentials"),
@@ -235,7 +237,7 @@ def connect_form_for(provider: str) -> type[SchemaConnectForm] | None:
         return None
     # Declared on the class (the admin checks its fieldsets against them); __init__ refines them per instance.
     declared: dict[str, Any] = {"connector": connector, **build_fields(connector, {}, {})}
-    if connector.streams:
+    if connector.streams or connector.configured_streams:
         declared["sync_streams"] = forms.MultipleChoiceField(required=False,
                                                              choices=[(s, s) for s in connector.streams])
     return type(f"{connector.__name__}ConnectForm", (SchemaConnectForm,), declared)

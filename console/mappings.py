@@ -24,7 +24,14 @@ from django.urls import reverse
 
 from connectors.base import Stream
 from connectors.errors import ConnectorError
-from connectors.mapping import MappingConfigError, targets_for, validate_mapping
+from connectors.mapping import (
+    MAPPINGS_KEY,
+    TRANSFORMS,
+    MappingConfigError,
+    required_targets,
+    targets_for,
+    validate_mapping,
+)
 from connectors.registry import get_connector_class
 from integrations.admin_base import has_org_role
 from integrations.models import Integration, Role
@@ -32,10 +39,8 @@ from syncjobs.preview import preview_stream
 
 logger = logging.getLogger(__name__)
 
-MAPPINGS_KEY = "field_mappings"
-# The transforms the mapping layer knows, with the parameters each takes (a hint for the params box).
-TRANSFORMS: dict[str, str] = {
-    "string": "", "number": "", "lower": "", "upper": "", "strip": "",
+# An example of each transform's parameters (a hint for its params box); the ops are the mapping layer's.
+_HINTS: dict[str, str] = {
     "decimal": '{"places": 2}',
     "date": '{"format": "%d.%m.%Y"}',
     "datetime": '{"format": "%Y-%m-%dT%H:%M:%S"}',
@@ -45,6 +50,7 @@ TRANSFORMS: dict[str, str] = {
     "minor_to_major": '{"exponent": 2}',
     "major_to_minor": '{"exponent": 2}',
 }
+OPS: dict[str, str] = {op: _HINTS.get(op, "") for op in TRANSFORMS}
 _ROW_KEY = re.compile(r"^m-(\d+)-target$")
 _TRANSFORM_KEY = re.compile(r"^m-(\d+)-t-(\d+)-op$")
 
@@ -79,7 +85,7 @@ def streams_of(integration: Integration) -> dict[str, Stream]:
     return dict(connector.streams_for(integration))
 
 
-def parse_rows(post: Any, targets: dict[str, str]) -> tuple[list[dict[str, Any]], list[Row]]:
+def parse_rows(post: Any) -> tuple[list[dict[str, Any]], list[Row]]:
     """The posted rows as mapping entries (blank rows dropped) and as rows to show again.
 
     A params box that is not a JSON object is an error on its row; the entry keeps the op alone so
@@ -117,8 +123,6 @@ def parse_rows(post: Any, targets: dict[str, str]) -> tuple[list[dict[str, Any]]
         entry: dict[str, Any] = {"target": target, "source": sources if len(sources) > 1 else source_text}
         if transforms:
             entry["transforms"] = transforms
-        if targets.get(target, "").startswith("ref"):
-            entry["ref"] = True
         entries.append(entry)
         rows.append(row)
     return entries, rows
@@ -155,7 +159,7 @@ def mapping_view(admin_view: Any, request: HttpRequest, pk: int, stream: str | N
     context: dict[str, Any] = {
         **admin_view.admin_site.each_context(request), "opts": Integration._meta, "integration": integration,
         "title": f"Field mappings — {integration.name}", "streams": [], "may_save": may_save,
-        "may_preview": may_preview, "transforms": TRANSFORMS, "stream": None,
+        "may_preview": may_preview, "transforms": OPS, "stream": None,
         "change_url": reverse("admin:integrations_integration_change", args=[integration.pk]),
     }
     stored = (integration.config or {}).get(MAPPINGS_KEY) or {}
@@ -171,13 +175,16 @@ def mapping_view(admin_view: Any, request: HttpRequest, pk: int, stream: str | N
         raise Http404("No such stream.")
     model = streams[stream].model
     targets = targets_for(model)
-    context.update(stream=stream, model=model, targets=targets, general_errors=[], preview=None)
+    # A stream configured per integration (REST) builds whole records from its mapping alone.
+    required = required_targets(model) if get_connector_class(integration.provider).configured_streams else []
+    context.update(stream=stream, model=model, targets=targets, required=required, general_errors=[],
+                   preview=None)
 
     if request.method != "POST":
         context["rows"] = [Row.from_entry(e) for e in stored.get(stream) or []]
         return TemplateResponse(request, "console/mapping_editor.html", context)
 
-    entries, rows = parse_rows(request.POST, targets)
+    entries, rows = parse_rows(request.POST)
     context["rows"] = rows
     if any(r.errors for r in rows):
         context["general_errors"] = ["Fix the rows marked below."]

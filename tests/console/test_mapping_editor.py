@@ -65,7 +65,8 @@ def test_save_stores_the_rows_normalised_in_the_config(admin_client, org):
     assert stored["products"] == [
         {"target": "name", "source": ["title", "code"], "ref": False,
          "transforms": [{"op": "join", "sep": " / "}, {"op": "upper"}]},
-        {"target": "price", "source": "price_cents", "ref": False, "transforms": [{"op": "minor_to_major", "exponent": 2}]},
+        {"target": "price", "source": "price_cents", "ref": False,
+         "transforms": [{"op": "minor_to_major", "exponent": 2}]},
     ]
     assert stored["orders"] == [{"target": "number", "source": "code"}]  # another stream's mapping is kept
     assert integration.config["page_size"] == 10
@@ -82,7 +83,8 @@ def test_a_bad_row_shows_its_error_and_nothing_is_saved(admin_client, org):
     integration = make_integration(org)
     bad = {"m-0-target": "name", "m-0-source": "title",
            "m-1-target": "price", "m-1-source": "price..cents",
-           "m-2-target": "cost", "m-2-source": "cost", "m-2-t-0-op": "minor_to_major", "m-2-t-0-params": '{"exponent": 9}'}
+           "m-2-target": "cost", "m-2-source": "cost",
+           "m-2-t-0-op": "minor_to_major", "m-2-t-0-params": '{"exponent": 9}'}
     answer = admin_client.post(url(integration, "products"), {**bad, "_save": "1"})
     assert answer.status_code == 400
     html = answer.content.decode()

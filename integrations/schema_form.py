@@ -160,6 +160,9 @@ class Leaf:
     help: str = ""
     required: bool = False
     choices: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    # Shown only while a sibling choice has one of some values: the serializer field's
+    # ``style={"shown_for": {"type": ["basic", "oauth2"]}}`` (DRF's rendering hints).
+    shown_for: tuple[str, str] | None = None
 
 
 def leaves(serializer: serializers.Serializer, prefix: str = "", group: str = "") -> list[Leaf]:
@@ -187,7 +190,13 @@ def leaves(serializer: serializers.Serializer, prefix: str = "", group: str = ""
         else:
             kind = "json"
         choices = [(str(k), str(v)) for k, v in f.choices.items()] if kind == "choice" else []
-        out.append(Leaf(path, _label(f), kind, group, str(f.help_text or ""), bool(f.required), choices))
+        shown = (getattr(f, "style", None) or {}).get("shown_for")
+        shown_for = None
+        if isinstance(shown, dict) and len(shown) == 1:
+            (sibling, values), = shown.items()
+            shown_for = (f"{prefix}{sibling}", ",".join(map(str, values)))
+        out.append(Leaf(path, _label(f), kind, group, str(f.help_text or ""), bool(f.required), choices,
+                        shown_for))
     return out
 
 
@@ -279,6 +288,7 @@ class ObjectWidget(forms.Widget):
                                            else str(raw).lower() if isinstance(raw, bool) else str(raw))
             leaf_errors = _get(errors, leaf.path) if isinstance(errors, dict) else None
             cells.append({"leaf": leaf, "name": f"{prefix}.{leaf.path}", "value": text, "checked": raw is True,
+                          "shown_when": f"{prefix}.{leaf.shown_for[0]}" if leaf.shown_for else "",
                           "errors": [str(e) for e in leaf_errors] if isinstance(leaf_errors, list) else []})
         return cells
 

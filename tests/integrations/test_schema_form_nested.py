@@ -91,3 +91,15 @@ def test_errors_are_shown_on_the_inputs_and_as_readable_lines():
     assert "This field is required." in second and "hub-invalid" in second
     assert "This field is required." not in html.split('data-card="1"')[0]
     assert error_lines(["at least one item"]) == ["at least one item"]
+
+
+def test_an_input_shown_only_for_some_values_of_a_sibling_choice():
+    class Auth(serializers.Serializer):
+        type = serializers.ChoiceField(choices=["none", "basic"], default="none")
+        username = serializers.CharField(required=False, style={"shown_for": {"type": ["basic"]}})
+
+    class WithAuth(serializers.Serializer):
+        auth = Auth(required=False)
+
+    html = form_field(WithAuth().fields["auth"]).widget.render("cfg__auth", {"type": "basic", "username": "u"})
+    assert 'data-shown-when="cfg__auth.type" data-shown-values="basic"' in html

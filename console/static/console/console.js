@@ -143,3 +143,21 @@
     if (params) { params.placeholder = hint ? "e.g. " + hint : "no parameters"; }
   });
 })();
+
+/* Inputs of a nested object shown only for some values of a sibling choice (an auth type's own fields). */
+(function () {
+  "use strict";
+  function sync(root) {
+    (root || document).querySelectorAll("[data-shown-when]").forEach(function (cell) {
+      var select = document.querySelector('[name="' + cell.dataset.shownWhen + '"]');
+      if (!select) { return; }
+      var shown = cell.dataset.shownValues.split(",").indexOf(select.value) !== -1;
+      cell.style.display = shown ? "" : "none";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { sync(); });
+  document.addEventListener("change", function () { sync(); });
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest("[data-add-row]")) { window.setTimeout(sync, 0); }
+  });
+})();

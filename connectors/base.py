@@ -26,6 +26,7 @@ from records.rows import RecordRow
 
 from .errors import IgnoredEvent, SignatureError
 from .http import HttpClient
+from .mapping import MAPPINGS_KEY, MappingConfigError, error_lines, validate_field_mappings
 
 if TYPE_CHECKING:
     from integrations.models import Integration
@@ -189,10 +190,20 @@ class Connector:
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
         if cls.config_serializer is None:
-            return config or {}
-        ser = cls.config_serializer(data=config or {})
-        ser.is_valid(raise_exception=True)
-        return dict(ser.validated_data)
+            validated = dict(config or {})
+        else:
+            ser = cls.config_serializer(data=config or {})
+            ser.is_valid(raise_exception=True)
+            validated = dict(ser.validated_data)
+        # Staff field mappings of the class's streams, kept through the provider's own schema.
+        mappings = (config or {}).get(MAPPINGS_KEY)
+        if mappings is not None and not cls.configured_streams:
+            try:
+                validated[MAPPINGS_KEY] = validate_field_mappings(
+                    mappings, {name: stream.model for name, stream in cls.streams.items()})
+            except MappingConfigError as exc:
+                raise serializers.ValidationError({MAPPINGS_KEY: error_lines(exc.errors)}) from None
+        return validated
 
     @classmethod
     def validate_credentials(cls, credentials: dict[str, Any]) -> dict[str, Any]:

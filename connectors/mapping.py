@@ -404,11 +404,31 @@ def validate_mapping(model_label: str, entries: Any) -> list[dict[str, Any]]:
         if not isinstance(ref, bool):
             errors.append({"index": index, "field": "ref", "message": "must be true or false"})
             ref = False
-        if not isinstance(target, str) or target not in targets:
+        head = target.split(".", 1)[0] if isinstance(target, str) else None
+        if isinstance(target, str) and "." in target and targets.get(head) == "json":
+            # One key of a JSON field ("attributes.colour"): merged into what the stream itself gives.
+            key = target.split(".", 1)[1]
+            if not key or len(key) > 100:
+                errors.append({"index": index, "field": "target", "message": "a JSON field's key is 1 to 100 "
+                                                                             "characters after the dot"})
+            if ref:
+                errors.append({"index": index, "field": "ref", "message": "a JSON field's key is not a reference"})
+            ref = False
+            earlier = seen.get(target, seen.get(head))
+            if earlier is not None:
+                errors.append({"index": index, "field": "target",
+                               "message": f"{target!r} is already mapped by entry {earlier}"})
+            seen.setdefault(target, index)
+            seen.setdefault(f"{head}.", index)
+        elif not isinstance(target, str) or target not in targets:
             names = ", ".join(sorted(targets))
             errors.append({"index": index, "field": "target",
-                           "message": f"{target!r} is not a field of {model_label}; one of: {names}"})
+                           "message": f"{target!r} is not a field of {model_label}; one of: {names} "
+                                      "(or a key of a json field: attributes.colour)"})
         else:
+            if targets[target] == "json" and f"{target}." in seen:
+                errors.append({"index": index, "field": "target", "message": f"{target!r} is already mapped by "
+                                                                             f"its keys (entry {seen[target + '.']})"})
             if ref and targets[target] != "ref":
                 errors.append({"index": index, "field": "ref", "message": f"{target!r} is a {targets[target]} "
                                                                            "field, not a reference to another record"})
@@ -478,7 +498,13 @@ def apply_mapping(raw: dict[str, Any], entries: list[dict[str, Any]], row: Recor
             else:
                 if isinstance(value, list) and source is not None and isinstance(source, list):
                     raise ValueError("a list of sources gives a list; add a join transform")
-                fields[entry["target"]] = value
+                target = entry["target"]
+                if "." in target:
+                    name, key = target.split(".", 1)
+                    current = fields.get(name)
+                    fields[name] = {**(current if isinstance(current, dict) else {}), key: value}
+                else:
+                    fields[target] = value
         except (ValueError, TypeError, ArithmeticError, KeyError) as exc:
             raise MappingError(f"{_describe(entry, index)}: {exc}") from None
     return dataclasses.replace(row, fields=fields, refs=refs)
@@ -489,6 +515,41 @@ def fingerprint(entries: list[dict[str, Any]]) -> str:
     records whose source did not change."""
     text = json.dumps(entries, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def validate_field_mappings(value: Any, models_by_stream: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """A whole ``config["field_mappings"]`` (stream name -> entries) normalised, or MappingConfigError
+    whose errors also name the stream (``"stream"``)."""
+    if not isinstance(value, dict):
+        raise MappingConfigError([{"index": None, "field": MAPPINGS_KEY,
+                                   "message": "must be an object: stream name -> list of field mappings"}])
+    out: dict[str, list[dict[str, Any]]] = {}
+    errors: list[dict[str, Any]] = []
+    for stream, entries in value.items():
+        if stream not in models_by_stream:
+            errors.append({"index": None, "field": MAPPINGS_KEY, "stream": str(stream)[:100],
+                           "message": f"unknown stream {str(stream)[:100]!r}; "
+                                      f"one of: {', '.join(models_by_stream) or 'none'}"})
+            continue
+        try:
+            normalised = validate_mapping(models_by_stream[stream], entries)
+        except MappingConfigError as exc:
+            errors += [{**e, "stream": stream} for e in exc.errors]
+            continue
+        if normalised:
+            out[stream] = normalised
+    if errors:
+        raise MappingConfigError(errors)
+    return out
+
+
+def error_lines(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """MappingConfigError entries as readable lines grouped by stream, for a config serializer's errors."""
+    out: dict[str, list[str]] = {}
+    for e in errors:
+        where = (f"entry {e['index']}, " if e["index"] is not None else "") + (e["field"] or "entry")
+        out.setdefault(e.get("stream") or MAPPINGS_KEY, []).append(f"{where}: {e['message']}")
+    return out
 
 
 def stream_mapping(config: dict[str, Any] | None, stream_name: str, model_label: str) -> list[dict[str, Any]] | None:

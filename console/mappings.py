@@ -17,7 +17,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -30,12 +29,12 @@ from connectors.mapping import (
     MappingConfigError,
     required_targets,
     targets_for,
-    validate_mapping,
 )
 from connectors.registry import get_connector_class
 from integrations.admin_base import has_org_role
 from integrations.models import Integration, Role
-from syncjobs.preview import preview_stream
+from integrations_api.mappings import save_mapping
+from syncjobs.preview import PreviewError, preview_stream
 
 logger = logging.getLogger(__name__)
 
@@ -196,24 +195,12 @@ def mapping_view(admin_view: Any, request: HttpRequest, pk: int, stream: str | N
     if not may_save:
         raise PermissionDenied("Changing mappings needs an admin's role.")
     try:
-        normalised = validate_mapping(model, entries)
+        # The API's own save: the same checks (a REST stream's mapping must give the required fields).
+        normalised = save_mapping(integration, stream, {"fields": entries})
     except MappingConfigError as exc:
         context["general_errors"] = attach_errors(rows, exc.errors) or ["Fix the rows marked below."]
         logger.info("mapping for integration %s stream %s rejected: %s", integration.pk, stream, exc.errors)
         return TemplateResponse(request, "console/mapping_editor.html", context, status=400)
-    with transaction.atomic():
-        locked = Integration.objects.select_for_update().get(pk=integration.pk)
-        config = dict(locked.config or {})
-        mappings = dict(config.get(MAPPINGS_KEY) or {})
-        if normalised:
-            mappings[stream] = normalised
-        else:
-            mappings.pop(stream, None)
-        config[MAPPINGS_KEY] = mappings
-        if not mappings:
-            config.pop(MAPPINGS_KEY)
-        locked.config = config
-        locked.save(update_fields=["config", "updated_at"])
     logger.info("mapping for integration %s stream %s saved by %s: %d field(s)", integration.pk, stream,
                 request.user.pk, len(normalised))
     messages.success(request, f"Saved {len(normalised)} field mapping(s) for {stream}; the next sync uses them.")
@@ -228,16 +215,20 @@ def _preview(request: HttpRequest, integration: Integration, stream: str, entrie
     except MappingConfigError as exc:
         context["general_errors"] = attach_errors(rows, exc.errors) or ["Fix the rows marked below."]
         return TemplateResponse(request, "console/mapping_editor.html", context, status=400)
-    except ConnectorError as exc:
+    except (ConnectorError, PreviewError) as exc:
         logger.info("preview of integration %s stream %s failed: %s", integration.pk, stream, exc)
-        context["general_errors"] = [f"The provider could not be read: {exc}"]
+        context["general_errors"] = [f"No preview: {exc}"]
         return TemplateResponse(request, "console/mapping_editor.html", context, status=400)
     preview = result.as_dict()
-    columns: list[str] = []
-    for row in preview.get("create") or []:
-        columns += [k for k in row if k not in columns]
-    preview["columns"] = columns
-    preview["create_rows"] = [[_cell(row.get(c)) for c in columns] for row in preview.get("create") or []]
+    creates = preview.get("create") or []
+    fields: list[str] = []
+    refs: list[str] = []
+    for row in creates:
+        fields += [k for k in row.get("fields") or {} if k not in fields]
+        refs += [k for k in row.get("refs") or {} if k not in refs]
+    preview["columns"] = ["external id", *fields, *(f"{name} (ref)" for name in refs)]
+    preview["create_rows"] = [[row.get("external_id"), *(_cell((row.get("fields") or {}).get(f)) for f in fields),
+                               *(_cell((row.get("refs") or {}).get(r)) for r in refs)] for row in creates]
     preview["update_rows"] = [{"external_id": u.get("external_id"), "changes": [
         (name, _cell(pair[0]), _cell(pair[1])) for name, pair in (u.get("changes") or {}).items()]}
         for u in preview.get("update") or []]

@@ -35,7 +35,15 @@ def _label(field: drf.Field) -> str:
 
 
 def _nested(field: drf.Field) -> tuple[str, serializers.Serializer] | None:
-    """("object", serializer) for a nested serializer, ("list", child) for a list of them, else None."""
+    """("object", serializer) for a nested serializer, ("list", child) for a list of them, else None.
+
+    A JSON field the serializer validates itself names its shape in DRF's rendering hints:
+    ``style={"form": AuthSerializer}`` or ``style={"form": StreamSerializer, "many": True}``.
+    """
+    style = getattr(field, "style", None) or {}
+    shape = style.get("form")
+    if isinstance(shape, type) and issubclass(shape, serializers.Serializer):
+        return ("list" if style.get("many") else "object"), shape()
     if isinstance(field, serializers.ListSerializer) and isinstance(field.child, serializers.Serializer):
         return "list", field.child
     if isinstance(field, drf.ListField) and isinstance(field.child, serializers.Serializer):
@@ -52,7 +60,7 @@ def form_field(field: drf.Field, *, secret: bool = False) -> forms.Field:
     if nested is not None and not secret:
         kind, serializer = nested
         widget = ObjectListWidget(leaves(serializer)) if kind == "list" else ObjectWidget(leaves(serializer))
-        return StructuredField(widget=widget, **common)
+        return StructuredField(widget=widget, **{**common, "help_text": ""})  # each input has its own
     if secret:
         # Never rendered back (render_value=False); the toggle shows only what is being typed.
         return forms.CharField(strip=False, widget=uw.UnfoldAdminPasswordToggleWidget(attrs={
@@ -163,6 +171,7 @@ class Leaf:
     # Shown only while a sibling choice has one of some values: the serializer field's
     # ``style={"shown_for": {"type": ["basic", "oauth2"]}}`` (DRF's rendering hints).
     shown_for: tuple[str, str] | None = None
+    default: Any = None  # shown in an empty input: what the serializer would fill in
 
 
 def leaves(serializer: serializers.Serializer, prefix: str = "", group: str = "") -> list[Leaf]:
@@ -190,13 +199,17 @@ def leaves(serializer: serializers.Serializer, prefix: str = "", group: str = ""
         else:
             kind = "json"
         choices = [(str(k), str(v)) for k, v in f.choices.items()] if kind == "choice" else []
-        shown = (getattr(f, "style", None) or {}).get("shown_for")
+        style = getattr(f, "style", None) or {}
+        if kind == "text" and style.get("choices"):  # free text the serializer checks, offered as a select
+            listed = style["choices"]() if callable(style["choices"]) else style["choices"]
+            kind, choices = "choice", [(str(k), str(v)) for k, v in listed]
+        shown = style.get("shown_for")
         shown_for = None
         if isinstance(shown, dict) and len(shown) == 1:
             (sibling, values), = shown.items()
             shown_for = (f"{prefix}{sibling}", ",".join(map(str, values)))
         out.append(Leaf(path, _label(f), kind, group, str(f.help_text or ""), bool(f.required), choices,
-                        shown_for))
+                        shown_for, _initial(f)))
     return out
 
 
@@ -284,6 +297,10 @@ class ObjectWidget(forms.Widget):
         cells = []
         for leaf in self.leaves:
             raw = _get(value, leaf.path) if isinstance(value, dict) else None
+            if raw is None:
+                raw = leaf.default
+            if raw in ({}, []):
+                raw = None
             text = "" if raw is None else (json.dumps(raw) if leaf.kind == "json" and not isinstance(raw, str)
                                            else str(raw).lower() if isinstance(raw, bool) else str(raw))
             leaf_errors = _get(errors, leaf.path) if isinstance(errors, dict) else None

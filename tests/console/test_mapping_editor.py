@@ -4,9 +4,12 @@ nothing saved, roles (viewer reads, admin saves) and another organization's inte
 from __future__ import annotations
 
 import pytest
+import requests
 from django.urls import reverse
 
 from integrations.models import Integration
+from records.models import Product
+from syncjobs.models import SyncJob, SyncState
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +136,71 @@ def test_another_organizations_mappings_are_404(admin_client, other_org):
         assert admin_client.post(target, {**ROWS, "_save": "1"}).status_code == 404
     theirs.refresh_from_db()
     assert "field_mappings" not in theirs.config
+
+
+# --- preview against the REST sandbox (over HTTP) -------------------------------------------------------------
+def rest_integration(org, live_server, account: str) -> Integration:
+    from connectors.registry import get_connector_class
+    from connectors.rest import seed
+
+    base = f"{live_server.url}/sandbox/rest"
+    assert requests.post(f"{base}/_control", json={"account": account, "action": "reset"}, timeout=10).ok
+    config = seed.config(live_server.url)
+    config["auth"] = {"type": "api_key", "name": "X-API-Key", "in": "header"}
+    config["streams"] = [s for s in config["streams"] if s["name"] == "products"]
+    config["streams"][0].update(depends_on=[], pagination={**config["streams"][0]["pagination"], "size": 5})
+    config["field_mappings"] = {"products": [{"target": "name", "source": "title"}]}
+    config["prefetch"] = False
+    return Integration.objects.create(
+        organization=org, name="Shop API", code="shop-api", provider="rest", base_url=base,
+        credentials={"api_key": f"rk_{account}"}, config=get_connector_class("rest").validate_config(config))
+
+
+def test_preview_shows_what_one_page_would_create_and_update_and_writes_nothing(admin_client, org, live_server):
+    integration = rest_integration(org, live_server, "console-preview")
+    Product.objects.create(organization=org, integration=integration, external_id="itm-00002", name="Old name",
+                           price="1.00", source_hash="stale")
+    rows = {"m-0-target": "name", "m-0-source": "title, sku", "m-0-t-0-op": "join", "m-0-t-0-params": '{"sep": " "}',
+            "m-1-target": "price", "m-1-source": "price_cents", "m-1-t-0-op": "minor_to_major",
+            "m-1-t-0-params": "", "_preview": "1"}
+    answer = admin_client.post(url(integration, "products"), rows)
+    assert answer.status_code == 200, answer.content.decode()[:3000]
+    preview = answer.context["preview"]
+    assert [row[0] for row in preview["create_rows"]] == ["itm-00001", "itm-00003", "itm-00004", "itm-00005"]
+    assert preview["columns"][:3] == ["external id", "name", "price"]
+    assert preview["create_rows"][0][1:3] == ["Item 1 sku-00001", "1.3700"]  # as it would be stored
+    [update] = preview["update_rows"]
+    assert update["external_id"] == "itm-00002"
+    assert ("name", "Old name", "Item 2 sku-00002") in update["changes"]
+    html = answer.content.decode()
+    assert "4 would be created" in html and "Item 1 sku-00001" in html and "→ Item 2 sku-00002" in html
+    # Nothing written: no record, no job, no cursor; the stored mapping is unchanged.
+    assert Product.objects.filter(integration=integration).count() == 1
+    assert not SyncJob.objects.filter(integration=integration).exists()
+    assert not SyncState.objects.filter(integration=integration).exists()
+    integration.refresh_from_db()
+    assert integration.config["field_mappings"]["products"][0]["source"] == "title"
+
+
+def test_a_rest_streams_mapping_must_give_the_required_fields(admin_client, org, live_server):
+    integration = rest_integration(org, live_server, "console-required")
+    editor = admin_client.get(url(integration, "products")).content.decode()
+    assert 'id="hub-required"' in editor and "name" in editor
+    answer = admin_client.post(url(integration, "products"), {"m-0-target": "sku", "m-0-source": "sku", "_save": "1"})
+    assert answer.status_code == 400
+    assert "must map name" in answer.content.decode()
+    integration.refresh_from_db()
+    assert integration.config["field_mappings"]["products"] == [
+        {"target": "name", "source": "title", "transforms": [], "ref": False}]
+
+
+def test_a_provider_error_in_preview_is_shown_not_a_500(admin_client, org, live_server):
+    integration = rest_integration(org, live_server, "console-denied")
+    integration.credentials = {"api_key": "rk_"}  # no account: the sandbox refuses it
+    integration.save()
+    answer = admin_client.post(url(integration, "products"), {"m-0-target": "name", "m-0-source": "title",
+                                                              "_preview": "1"})
+    assert answer.status_code == 200
+    [error] = answer.context["preview"]["errors"]
+    assert error["message"].startswith("auth"), error
+    assert 'id="hub-preview-errors"' in answer.content.decode()

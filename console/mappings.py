@@ -84,6 +84,13 @@ def streams_of(integration: Integration) -> dict[str, Stream]:
     return dict(connector.streams_for(integration))
 
 
+def _configured(integration: Integration) -> bool:
+    try:
+        return get_connector_class(integration.provider).configured_streams
+    except KeyError:
+        return False
+
+
 def parse_rows(post: Any) -> tuple[list[dict[str, Any]], list[Row]]:
     """The posted rows as mapping entries (blank rows dropped) and as rows to show again.
 
@@ -159,6 +166,7 @@ def mapping_view(admin_view: Any, request: HttpRequest, pk: int, stream: str | N
         **admin_view.admin_site.each_context(request), "opts": Integration._meta, "integration": integration,
         "title": f"Field mappings — {integration.name}", "streams": [], "may_save": may_save,
         "may_preview": may_preview, "transforms": OPS, "stream": None,
+        "configured": _configured(integration),
         "change_url": reverse("admin:integrations_integration_change", args=[integration.pk]),
     }
     stored = (integration.config or {}).get(MAPPINGS_KEY) or {}
@@ -175,7 +183,7 @@ def mapping_view(admin_view: Any, request: HttpRequest, pk: int, stream: str | N
     model = streams[stream].model
     targets = targets_for(model)
     # A stream configured per integration (REST) builds whole records from its mapping alone.
-    required = required_targets(model) if get_connector_class(integration.provider).configured_streams else []
+    required = required_targets(model) if _configured(integration) else []
     context.update(stream=stream, model=model, targets=targets, required=required, general_errors=[],
                    preview=None)
 

@@ -175,17 +175,21 @@ class Leaf:
 
 
 def leaves(serializer: serializers.Serializer, prefix: str = "", group: str = "") -> list[Leaf]:
-    """The writable fields of a (nested) serializer, flattened to dotted paths."""
+    """The writable fields of a (nested) serializer, flattened to dotted paths; a nested object's after
+    the plain ones, under its label."""
     out: list[Leaf] = []
+    nested: list[Leaf] = []
     for name, f in serializer.fields.items():
         if f.read_only:
             continue
         path = f"{prefix}{name}"
         if isinstance(f, serializers.Serializer):
-            out += leaves(f, f"{path}.", _label(f))
+            nested += leaves(f, f"{path}.", _label(f))
             continue
         if isinstance(f, drf.BooleanField):
             kind = "boolean"
+        elif isinstance(f, drf.ListField) and isinstance(f.child, drf.CharField):
+            kind = "list"  # comma-separated
         elif isinstance(f, drf.ChoiceField) and not isinstance(f, drf.MultipleChoiceField):
             kind = "choice"
         elif isinstance(f, drf.IntegerField):
@@ -210,7 +214,7 @@ def leaves(serializer: serializers.Serializer, prefix: str = "", group: str = ""
             shown_for = (f"{prefix}{sibling}", ",".join(map(str, values)))
         out.append(Leaf(path, _label(f), kind, group, str(f.help_text or ""), bool(f.required), choices,
                         shown_for, _initial(f)))
-    return out
+    return out + nested
 
 
 def _get(data: Any, path: str) -> Any:
@@ -279,6 +283,8 @@ class ObjectWidget(forms.Widget):
             value: Any = text
             if leaf.kind == "integer" and re.fullmatch(r"-?\d{1,18}", text):
                 value = int(text)
+            elif leaf.kind == "list":
+                value = [part.strip() for part in text.split(",") if part.strip()]
             elif leaf.kind == "json":
                 try:
                     value = json.loads(text)
@@ -301,8 +307,14 @@ class ObjectWidget(forms.Widget):
                 raw = leaf.default
             if raw in ({}, []):
                 raw = None
-            text = "" if raw is None else (json.dumps(raw) if leaf.kind == "json" and not isinstance(raw, str)
-                                           else str(raw).lower() if isinstance(raw, bool) else str(raw))
+            if raw is None:
+                text = ""
+            elif leaf.kind == "list" and isinstance(raw, list):
+                text = ", ".join(map(str, raw))
+            elif leaf.kind in ("json", "list") and not isinstance(raw, str):
+                text = json.dumps(raw)
+            else:
+                text = str(raw).lower() if isinstance(raw, bool) else str(raw)
             leaf_errors = _get(errors, leaf.path) if isinstance(errors, dict) else None
             cells.append({"leaf": leaf, "name": f"{prefix}.{leaf.path}", "value": text, "checked": raw is True,
                           "shown_when": f"{prefix}.{leaf.shown_for[0]}" if leaf.shown_for else "",

@@ -59,6 +59,7 @@ class Row:
     """One editor row as shown: the entry's parts in form-friendly shapes, and its errors."""
 
     target: str = ""
+    key: str = ""  # a key inside a JSON field target ("attributes" + "colour" = attributes.colour)
     source: str = ""
     transforms: list[tuple[str, str]] = field(default_factory=list)  # (op, params as JSON text)
     errors: list[str] = field(default_factory=list)
@@ -70,7 +71,8 @@ class Row:
         for t in entry.get("transforms") or []:
             params = {k: v for k, v in t.items() if k != "op"}
             transforms.append((str(t.get("op", "")), json.dumps(params, ensure_ascii=False) if params else ""))
-        return cls(target=str(entry.get("target", "")),
+        target, _, key = str(entry.get("target", "")).partition(".")
+        return cls(target=target, key=key,
                    source=", ".join(map(str, source)) if isinstance(source, list) else str(source or ""),
                    transforms=transforms)
 
@@ -101,13 +103,14 @@ def parse_rows(post: Any) -> tuple[list[dict[str, Any]], list[Row]]:
     entries, rows = [], []
     for i in indexes:
         target = post.get(f"m-{i}-target", "").strip()
+        key = post.get(f"m-{i}-key", "").strip()
         source_text = post.get(f"m-{i}-source", "").strip()
-        steps = sorted((int(m.group(2)), key) for key in post
-                       if (m := _TRANSFORM_KEY.match(key)) and int(m.group(1)) == i)
-        row = Row(target=target, source=source_text)
+        steps = sorted((int(m.group(2)), name) for name in post
+                       if (m := _TRANSFORM_KEY.match(name)) and int(m.group(1)) == i)
+        row = Row(target=target, key=key, source=source_text)
         transforms = []
-        for n, key in steps:
-            op = post.get(key, "").strip()
+        for n, op_name in steps:
+            op = post.get(op_name, "").strip()
             params_text = post.get(f"m-{i}-t-{n}-params", "").strip()
             if not op and not params_text:
                 continue
@@ -126,7 +129,8 @@ def parse_rows(post: Any) -> tuple[list[dict[str, Any]], list[Row]]:
         if not target and not source_text and not transforms:
             continue
         sources = [s.strip() for s in source_text.split(",") if s.strip()]
-        entry: dict[str, Any] = {"target": target, "source": sources if len(sources) > 1 else source_text}
+        entry: dict[str, Any] = {"target": f"{target}.{key}" if target and key else target,
+                                 "source": sources if len(sources) > 1 else source_text}
         if transforms:
             entry["transforms"] = transforms
         entries.append(entry)

@@ -204,3 +204,14 @@ def test_a_provider_error_in_preview_is_shown_not_a_500(admin_client, org, live_
     [error] = answer.context["preview"]["errors"]
     assert error["message"].startswith("auth"), error
     assert 'id="hub-preview-errors"' in answer.content.decode()
+
+
+def test_a_key_of_a_json_field_is_a_target(admin_client, org):
+    integration = make_integration(org)
+    answer = admin_client.post(url(integration, "products"), {
+        "m-0-target": "attributes", "m-0-key": "colour", "m-0-source": "variant", "_save": "1"})
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    integration.refresh_from_db()
+    assert integration.config["field_mappings"]["products"][0]["target"] == "attributes.colour"
+    html = admin_client.get(url(integration, "products")).content.decode()
+    assert 'name="m-0-key" value="colour"' in html and '<option value="attributes" data-kind="json" selected>' in html

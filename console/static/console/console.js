@@ -161,3 +161,20 @@
     if (ev.target.closest("[data-add-row]")) { window.setTimeout(sync, 0); }
   });
 })();
+
+/* A mapping row's "key" box is for JSON fields only (attributes + colour = attributes.colour). */
+(function () {
+  "use strict";
+  function sync() {
+    document.querySelectorAll("[data-target-select]").forEach(function (select) {
+      var key = select.parentElement.querySelector("[data-json-key]");
+      var option = select.selectedOptions.length ? select.selectedOptions[0] : null;
+      if (key) { key.style.display = option && option.dataset.kind === "json" || key.value ? "" : "none"; }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", sync);
+  document.addEventListener("change", sync);
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest("[data-add-row]")) { window.setTimeout(sync, 0); }
+  });
+})();

@@ -17,7 +17,7 @@ from connectors.registry import providers
 from integrations import audit
 from integrations.api_base import OrgScopedViewSet
 from integrations.auth import acting_user
-from integrations.errors import Conflict
+from integrations.errors import Conflict, error_body
 from integrations.filters import HubFilterSet
 from integrations.models import (
     ApiKey,
@@ -58,6 +58,12 @@ class QueueUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "queue_unavailable"
     default_detail = "The task queue is unavailable; try again shortly."
+
+
+def mapping_errors(exc: MappingConfigError) -> Response:
+    """400 with one entry per problem (``errors``), beside the API's usual error envelope."""
+    return Response({"errors": exc.errors, **error_body("invalid_mapping", "Invalid field mapping.")},
+                    status=status.HTTP_400_BAD_REQUEST)
 
 
 # --- integrations --------------------------------------------------------------------------------
@@ -163,7 +169,7 @@ class IntegrationViewSet(
             entries = save_mapping(integration, stream, request.data)
         except MappingConfigError as exc:
             log.warning("integration %s: field mapping of %r refused: %s", integration.pk, stream, exc)
-            return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+            return mapping_errors(exc)
         return Response({"fields": entries})
 
     @extend_schema(request=PreviewRequestSerializer, responses={200: PreviewSerializer, 400: MappingErrorsSerializer})
@@ -179,7 +185,8 @@ class IntegrationViewSet(
         except PreviewError as exc:
             raise serializers.ValidationError({"stream": [str(exc)]}) from exc
         except MappingConfigError as exc:
-            return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+            log.warning("integration %s: preview with a mapping refused: %s", integration.pk, exc)
+            return mapping_errors(exc)
         return Response(result.as_dict())
 
 

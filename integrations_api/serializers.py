@@ -207,6 +207,8 @@ class ProviderSerializer(serializers.Serializer):
     credential_fields = ProviderFieldSerializer(many=True)
     config_fields = ProviderFieldSerializer(many=True)
     streams = ProviderStreamSerializer(many=True)
+    configured_streams = serializers.BooleanField(
+        help_text="The streams are built per integration from its config (see GET .../mappings/), not listed here.")
     supports_webhooks = serializers.BooleanField()
     supports_push = serializers.BooleanField()
 
@@ -230,12 +232,17 @@ class MappingUpdateSerializer(serializers.Serializer):
 
 class MappingErrorSerializer(serializers.Serializer):
     index = serializers.IntegerField(allow_null=True, help_text="The entry's position, or null for the whole.")
-    field = serializers.CharField()
+    field = serializers.CharField(allow_blank=True, help_text="The entry's key (transforms[0].op), empty for "
+                                                             "the entry itself.")
     message = serializers.CharField()
 
 
 class MappingErrorsSerializer(serializers.Serializer):
-    errors = MappingErrorSerializer(many=True)
+    """A 400: the API's usual envelope, and (an invalid mapping) one entry per problem in ``errors``."""
+
+    errors = MappingErrorSerializer(many=True, required=False, help_text="Present when the mapping is invalid.")
+    error = serializers.DictField(help_text="The API's usual envelope: code (invalid_mapping for a mapping), "
+                                            "message, details.")
 
 
 class PreviewRequestSerializer(serializers.Serializer):

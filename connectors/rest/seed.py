@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .client import RestConnector
+
 ACCOUNT = "demo"
 
 
@@ -78,7 +80,7 @@ def demo_integrations(base: str) -> list[dict]:
         "type": "api",
         "base_url": f"{base}/sandbox/rest",
         "credentials": {"client_secret": f"{ACCOUNT}-secret"},
-        "config": config(base),
+        "config": RestConnector.validate_config(config(base)),  # stored normalised, as the API would
         "auto_sync_enabled": True,
         "sync_interval_minutes": 60,
         "description": "A generic REST integration configured only with data: auth, streams and field mappings.",

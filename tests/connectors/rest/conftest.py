@@ -62,9 +62,11 @@ def make_rest(org, rest_sandbox, account):
              credentials: dict[str, Any] | None = None, code: str = "rest", **config_extra: Any):
         config = cls.validate_config({**base_config(rest_sandbox.base, account, streams=streams, auth=auth),
                                       **config_extra})
+        if credentials is None:
+            credentials = {"client_secret": f"{account}-secret"}
         integration = Integration.objects.create(
             organization=org, name="REST", code=code, provider="rest", base_url=rest_sandbox.base,
-            config=config, credentials=credentials if credentials is not None else {"client_secret": f"{account}-secret"})
+            config=config, credentials=credentials)
         return cls(integration)
 
     return make

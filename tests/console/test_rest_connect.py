@@ -97,3 +97,16 @@ def test_a_stream_without_the_required_mapping_is_refused(logged_in, org):
     assert answer.status_code == 200
     assert not Integration.objects.filter(code="shop-api").exists()
     assert "must give name" in answer.content.decode()
+
+
+def test_a_viewer_sees_the_rest_integration_and_no_secret(client, org, make_user, logged_in):
+    assert logged_in.post(ADD, rest_post(org)).status_code == 302
+    integration = Integration.objects.get(code="shop-api")
+    client.force_login(make_user(org, "viewer", username="rest-viewer", is_staff=True))
+    change = reverse("admin:integrations_integration_change", args=[integration.pk])
+    for page in (change, change + "?mode=json",
+                 reverse("admin:integrations_integration_mapping", args=[integration.pk, "products"])):
+        answer = client.get(page)
+        assert answer.status_code == 200, page
+        html = answer.content.decode()
+        assert "rk_secret-key-4321" not in html and "Shop API" in html, page

@@ -234,9 +234,19 @@ def _t_default(value: Any, spec: dict) -> Any:
     return spec["value"] if value is None or value == "" else value
 
 
+def _lookup_key(value: Any) -> str:
+    """The table key a source value matches: text as is, numbers as written, true/false/null as in JSON."""
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def _t_lookup(value: Any, spec: dict) -> Any:
-    key = value if isinstance(value, str) else json.dumps(value) if not isinstance(value, int | float) \
-        or isinstance(value, bool) else str(value)
+    key = _lookup_key(value)
     if key in spec["table"]:
         return spec["table"][key]
     if "default" in spec:

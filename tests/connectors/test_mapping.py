@@ -114,6 +114,8 @@ def test_lookup_with_and_without_default():
     assert value({"op": "lookup", "table": table}, "A") == "active"
     assert value({"op": "lookup", "table": table}, 1) == "one"
     assert value({"op": "lookup", "table": table}, True) == "yes"
+    assert value([{"op": "decimal"}, {"op": "lookup", "table": table}], "1") == "one"
+    assert value({"op": "lookup", "table": {"null": "none"}}, None) == "none"
     assert value({"op": "lookup", "table": table, "default": "other"}, "Z") == "other"
     with pytest.raises(MappingError, match="'Z' is not in the lookup table"):
         value({"op": "lookup", "table": table}, "Z")
@@ -250,3 +252,24 @@ def test_a_stored_mapping_that_no_longer_validates_is_a_config_error():
     with pytest.raises(ConfigError, match="the field mapping of stream 'products' is invalid: entry 0: target"):
         stream_mapping({"field_mappings": {"products": [{"target": "colour", "source": "c"}]}}, "products",
                        "records.Product")
+
+
+def test_a_json_fields_key_is_merged_into_what_the_stream_gives():
+    entries = validate_mapping("records.Product", [
+        {"target": "attributes.origin", "source": "made_in", "transforms": [{"op": "upper"}]}])
+    base = RecordRow(external_id="1", fields={"attributes": {"brand": "Acme"}}, payload={})
+    row = apply_mapping({"made_in": "vn"}, entries, base)
+    assert row.fields["attributes"] == {"brand": "Acme", "origin": "VN"}
+    assert base.fields["attributes"] == {"brand": "Acme"}
+
+
+@pytest.mark.parametrize(("entries", "message"), [
+    ([{"target": "attributes", "source": "a"}, {"target": "attributes.x", "source": "b"}],
+     "'attributes.x' is already mapped by entry 0"),
+    ([{"target": "attributes.x", "source": "b"}, {"target": "attributes", "source": "a"}],
+     "'attributes' is already mapped by its keys (entry 0)"),
+    ([{"target": "name.first", "source": "a"}], "'name.first' is not a field of records.Product"),
+    ([{"target": "attributes.x", "source": "a", "ref": True}], "a JSON field's key is not a reference"),
+])
+def test_json_key_targets_are_validated(entries, message):
+    assert any(message in e["message"] for e in errors_of(entries))

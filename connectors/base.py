@@ -26,6 +26,7 @@ from records.rows import RecordRow
 
 from .errors import IgnoredEvent, SignatureError
 from .http import HttpClient
+from .mapping import MAPPINGS_KEY, MappingConfigError, error_lines, validate_field_mappings
 
 if TYPE_CHECKING:
     from integrations.models import Integration
@@ -170,6 +171,8 @@ class Connector:
     # Secret fields of the provider's payloads, at any depth: never stored, never served again.
     payload_secret_fields: ClassVar[tuple[str, ...]] = ()
     streams: ClassVar[dict[str, Stream]] = {}
+    # Streams built per integration from its config (``streams_for``), not declared on the class.
+    configured_streams: ClassVar[bool] = False
     # Provider-wide request budget shared by all workers: (requests, per seconds) or None.
     rate_limit: ClassVar[tuple[int, float] | None] = None
     # Ask webhook senders for a 2xx even on rejected deliveries (providers that disable a hook on 4xx).
@@ -187,10 +190,20 @@ class Connector:
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, Any]:
         if cls.config_serializer is None:
-            return config or {}
-        ser = cls.config_serializer(data=config or {})
-        ser.is_valid(raise_exception=True)
-        return dict(ser.validated_data)
+            validated = dict(config or {})
+        else:
+            ser = cls.config_serializer(data=config or {})
+            ser.is_valid(raise_exception=True)
+            validated = dict(ser.validated_data)
+        # Staff field mappings of the class's streams, kept through the provider's own schema.
+        mappings = (config or {}).get(MAPPINGS_KEY)
+        if mappings is not None and not cls.configured_streams:
+            try:
+                validated[MAPPINGS_KEY] = validate_field_mappings(
+                    mappings, {name: stream.model for name, stream in cls.streams.items()})
+            except MappingConfigError as exc:
+                raise serializers.ValidationError({MAPPINGS_KEY: error_lines(exc.errors)}) from None
+        return validated
 
     @classmethod
     def validate_credentials(cls, credentials: dict[str, Any]) -> dict[str, Any]:
@@ -206,6 +219,13 @@ class Connector:
         if cls.credentials_serializer is not None:
             declared |= set(cls.credentials_serializer().fields)
         return tuple(sorted(declared))
+
+    @classmethod
+    def streams_for(cls, integration: Integration) -> dict[str, Stream]:
+        """The streams of one integration: the class's ``streams``, or (a connector configured per
+        integration, e.g. the generic REST one) streams built from its config. Never raises for a
+        stored config: a stream that cannot be built is left out (its jobs then fail as unknown)."""
+        return cls.streams
 
     # --- auth --------------------------------------------------------------------------------
     def obtain_token(self) -> dict[str, Any] | None:

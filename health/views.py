@@ -436,7 +436,7 @@ class TestSyncView(HubView):
         if options.get("refresh", True) is not False:
             stream = prefix.replace("-", "_")
             for integ in integrations:
-                if stream in get_connector_class(integ.provider).streams:
+                if stream in get_connector_class(integ.provider).streams_for(integ):
                     jobs += [{"id": j.pk, "integration": integ.code, "stream": j.stream, "status": j.status}
                              for j in start_sync(integ, [stream], user=request.user)]
         from records.serializers import SERIALIZERS

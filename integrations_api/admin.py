@@ -182,7 +182,7 @@ class IntegrationAdmin(OrgScopedAdmin):
                                             "the stored value."}),
             ("Provider settings", {"fields": ["base_url", *config]}),
             ("Sync", {"fields": ["sync_interval_minutes", "auto_sync_enabled",
-                                 *(["sync_streams"] if form.connector.streams else [])]}),
+                                 *(["sync_streams"] if "sync_streams" in form.base_fields else [])]}),
         ]
         if obj is not None and obj.pk:
             fieldsets.append(("Health", {"fields": ["last_sync_at", "next_sync_at", "last_connected_at",

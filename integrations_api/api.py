@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 import django_filters
 from django.db import IntegrityError, transaction
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from connectors.mapping import MappingConfigError
 from connectors.registry import providers
 from integrations import audit
 from integrations.api_base import OrgScopedViewSet
 from integrations.auth import acting_user
-from integrations.errors import Conflict
+from integrations.errors import Conflict, error_body
 from integrations.filters import HubFilterSet
 from integrations.models import (
     ApiKey,
@@ -25,19 +29,27 @@ from integrations.models import (
     role_at_least,
 )
 from integrations.waiting import await_log, last_log_id, wait_seconds
+from syncjobs.preview import PreviewError, preview_stream
 from syncjobs.services import start_sync
 
+from .mappings import mapping_overview, save_mapping
 from .providers import describe, describe_all
 from .serializers import (
     ApiKeySerializer,
     CredentialAuditSerializer,
     IntegrationLogSerializer,
     IntegrationSerializer,
+    MappingErrorsSerializer,
+    MappingUpdateSerializer,
+    PreviewRequestSerializer,
+    PreviewSerializer,
     ProviderSerializer,
     SyncRequestSerializer,
 )
 from .tasks import CONNECTION_TEST_ACTION, outcome
 from .tasks import test_connection as test_connection_task
+
+log = logging.getLogger("integrations_api")
 
 MAX_TEST_WAIT_SECONDS = 20.0
 
@@ -46,6 +58,12 @@ class QueueUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "queue_unavailable"
     default_detail = "The task queue is unavailable; try again shortly."
+
+
+def mapping_errors(exc: MappingConfigError) -> Response:
+    """400 with one entry per problem (``errors``), beside the API's usual error envelope."""
+    return Response({"errors": exc.errors, **error_body("invalid_mapping", "Invalid field mapping.")},
+                    status=status.HTTP_400_BAD_REQUEST)
 
 
 # --- integrations --------------------------------------------------------------------------------
@@ -67,7 +85,7 @@ class IntegrationViewSet(
     serializer_class = IntegrationSerializer
     filterset_class = IntegrationFilter
     ordering_fields = ["name", "code", "created_at", "last_sync_at"]
-    required_roles = {"sync": Role.MANAGER, "test": Role.MANAGER}
+    required_roles = {"sync": Role.MANAGER, "test": Role.MANAGER, "preview": Role.MANAGER}
 
     def _save(self, serializer, **extra) -> None:
         instance = serializer.instance
@@ -128,6 +146,48 @@ class IntegrationViewSet(
         if entry is not None:
             return Response({"status": "done", "integration": integration.pk, **outcome(entry)})
         return Response({"status": "queued", "integration": integration.pk}, status=status.HTTP_202_ACCEPTED)
+
+
+    # --- field mappings and preview (connectors.mapping, syncjobs.preview) --------------------------
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT},
+                   description='{"<stream>": {"model": "records.Product", "targets": {"<field>": "<type word>"}, '
+                               '"fields": [<stored entries>]}}')
+    @action(detail=True, methods=["get"])
+    def mappings(self, request, pk=None) -> Response:
+        """Each stream's model, the fields a mapping may target (with a type word) and the stored entries."""
+        integration = self.get_object()
+        return Response(mapping_overview(integration))
+
+    @extend_schema(request=MappingUpdateSerializer,
+                   responses={200: MappingUpdateSerializer, 400: MappingErrorsSerializer},
+                   parameters=[OpenApiParameter("stream", str, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["put"], url_path=r"mappings/(?P<stream>[^/]+)")
+    def mapping(self, request, pk=None, stream=None) -> Response:
+        """Replace one stream's field mapping; 400 with one error per bad entry, and nothing saved."""
+        integration = self.get_object()
+        try:
+            entries = save_mapping(integration, stream, request.data)
+        except MappingConfigError as exc:
+            log.warning("integration %s: field mapping of %r refused: %s", integration.pk, stream, exc)
+            return mapping_errors(exc)
+        return Response({"fields": entries})
+
+    @extend_schema(request=PreviewRequestSerializer, responses={200: PreviewSerializer, 400: MappingErrorsSerializer})
+    @action(detail=True, methods=["post"])
+    def preview(self, request, pk=None) -> Response:
+        """Fetch one page of a stream and map it: what a sync would create, update or delete. Writes nothing."""
+        integration = self.get_object()
+        body = PreviewRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = body.validated_data.get("fields")
+        try:
+            result = preview_stream(integration, body.validated_data["stream"], fields)
+        except PreviewError as exc:
+            raise serializers.ValidationError({"stream": [str(exc)]}) from exc
+        except MappingConfigError as exc:
+            log.warning("integration %s: preview with a mapping refused: %s", integration.pk, exc)
+            return mapping_errors(exc)
+        return Response(result.as_dict())
 
 
 # --- providers -----------------------------------------------------------------------------------

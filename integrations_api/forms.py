@@ -18,7 +18,15 @@ from integrations.audit import is_mask, mask_credentials, merge_credentials
 from integrations.inputs import MaskedTextInput, contains_nul
 from integrations.models import Integration
 from integrations.redaction import MASK
-from integrations.schema_form import CFG_PREFIX, CRED_PREFIX, build_fields, collect, errors_to_fields, schema_fields
+from integrations.schema_form import (
+    CFG_PREFIX,
+    CRED_PREFIX,
+    ObjectWidget,
+    build_fields,
+    collect,
+    errors_to_fields,
+    schema_fields,
+)
 from syncjobs.services import SCHEDULED_STREAMS_KEY
 
 from .serializers import json_safe
@@ -143,6 +151,16 @@ class IntegrationAdminForm(forms.ModelForm):
 SYNC_STREAMS_KEY = SCHEDULED_STREAMS_KEY
 
 
+def show_nested_errors(form: forms.Form, detail: Any, prefix: str) -> None:
+    """Hand a nested object's error detail to its widget, which marks the very inputs at fault."""
+    if not isinstance(detail, dict):
+        return
+    for key, value in detail.items():
+        field = form.fields.get(prefix + str(key))
+        if field is not None and isinstance(field.widget, ObjectWidget):
+            field.widget.errors = value
+
+
 class SchemaConnectForm(IntegrationAdminForm):
     """Connect a provider by its schema: typed fields instead of JSON (the class is built per provider)."""
 
@@ -166,11 +184,12 @@ class SchemaConnectForm(IntegrationAdminForm):
         if not self.instance.pk:
             self.initial.setdefault("type", self.connector.integration_type)
         stored = self.instance.config or {}
-        if self.connector.streams:
+        streams = self.connector.streams_for(self.instance)
+        if streams:
             # Stored in config (the model has no field for it); beat's dispatcher reads it (syncjobs.services).
             self.fields["sync_streams"] = forms.MultipleChoiceField(
                 required=False, widget=UnfoldAdminCheckboxSelectMultipleWidget, label="Streams a scheduled run syncs",
-                choices=[(name, name) for name in self.connector.streams],
+                choices=[(name, name) for name in streams],
                 help_text="None ticked: every stream. Manual syncs choose their own.",
             )
             self.initial["sync_streams"] = stored.get(SYNC_STREAMS_KEY) or []
@@ -194,7 +213,8 @@ class SchemaConnectForm(IntegrationAdminForm):
             raise forms.ValidationError("Null characters are not allowed.")
         config.pop(SYNC_STREAMS_KEY, None)
         if data.get("sync_streams"):
-            config[SYNC_STREAMS_KEY] = [s for s in self.connector.streams if s in data["sync_streams"]]
+            config[SYNC_STREAMS_KEY] = [s for s in self.connector.streams_for(self.instance)
+                                        if s in data["sync_streams"]]
         for label, validate, value, prefix, target in (
             ("config", self.connector.validate_config, config, CFG_PREFIX, "config"),
             ("credentials", self.connector.validate_credentials, credentials, CRED_PREFIX, "credentials"),
@@ -202,6 +222,7 @@ class SchemaConnectForm(IntegrationAdminForm):
             try:
                 validated = json_safe(validate(value))
             except serializers.ValidationError as exc:
+                show_nested_errors(self, exc.detail, prefix)
                 for field, messages in errors_to_fields(exc.detail, prefix).items():
                     for message in messages:
                         self.add_error(field if field in self.fields else None, f"{label}: {message}"
@@ -235,7 +256,7 @@ def connect_form_for(provider: str) -> type[SchemaConnectForm] | None:
         return None
     # Declared on the class (the admin checks its fieldsets against them); __init__ refines them per instance.
     declared: dict[str, Any] = {"connector": connector, **build_fields(connector, {}, {})}
-    if connector.streams:
+    if connector.streams or connector.configured_streams:
         declared["sync_streams"] = forms.MultipleChoiceField(required=False,
                                                              choices=[(s, s) for s in connector.streams])
     return type(f"{connector.__name__}ConnectForm", (SchemaConnectForm,), declared)

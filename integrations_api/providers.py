@@ -77,6 +77,8 @@ def describe(cls: type[Connector]) -> dict[str, Any]:
             }
             for name, stream in cls.streams.items()
         ],
+        # True: the streams are not listed here but built per integration from its config (generic REST).
+        "configured_streams": cls.configured_streams,
         "supports_webhooks": cls.verify_webhook is not Connector.verify_webhook,
         "supports_push": cls.push is not Connector.push,
     }

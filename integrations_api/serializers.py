@@ -207,5 +207,72 @@ class ProviderSerializer(serializers.Serializer):
     credential_fields = ProviderFieldSerializer(many=True)
     config_fields = ProviderFieldSerializer(many=True)
     streams = ProviderStreamSerializer(many=True)
+    configured_streams = serializers.BooleanField(
+        help_text="The streams are built per integration from its config (see GET .../mappings/), not listed here.")
     supports_webhooks = serializers.BooleanField()
     supports_push = serializers.BooleanField()
+
+
+# --- field mappings and preview (integrations_api.mappings, syncjobs.preview) -------------------------
+class MappingEntrySerializer(serializers.Serializer):
+    target = serializers.CharField(help_text="A field of the stream's record model, or a reference name.")
+    source = serializers.JSONField(required=False, help_text="A dotted path into the source record "
+                                                             "(items.0.id), or a list of paths for join.")
+    transforms = serializers.ListField(child=serializers.DictField(), required=False,
+                                       help_text='In order, each {"op": ...}: number, decimal (places), date / '
+                                                 'datetime (format), default (value), lookup (table, default), '
+                                                 'join (sep), minor_to_major / major_to_minor (exponent), string, '
+                                                 'lower, upper, strip.')
+    ref = serializers.BooleanField(required=False, help_text="The value is another record's external id.")
+
+
+class MappingUpdateSerializer(serializers.Serializer):
+    fields = MappingEntrySerializer(many=True, help_text="The stream's whole mapping; [] removes it.")
+
+
+class MappingErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(allow_null=True, help_text="The entry's position, or null for the whole.")
+    field = serializers.CharField(allow_blank=True, help_text="The entry's key (transforms[0].op), empty for "
+                                                             "the entry itself.")
+    message = serializers.CharField()
+
+
+class MappingErrorsSerializer(serializers.Serializer):
+    """A 400: the API's usual envelope, and (an invalid mapping) one entry per problem in ``errors``."""
+
+    errors = MappingErrorSerializer(many=True, required=False, help_text="Present when the mapping is invalid.")
+    error = serializers.DictField(help_text="The API's usual envelope: code (invalid_mapping for a mapping), "
+                                            "message, details.")
+
+
+class PreviewRequestSerializer(serializers.Serializer):
+    stream = serializers.CharField(max_length=100)
+    fields = serializers.ListField(child=serializers.JSONField(), required=False, allow_null=True, max_length=200,
+                                   help_text="An unsaved mapping to preview with; absent: the stored one.")
+
+
+class PreviewChangeSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    changes = serializers.DictField(child=serializers.ListField(), help_text="field -> [old, new]")
+
+
+class PreviewCreateSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    fields = serializers.DictField()
+    refs = serializers.DictField()
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class PreviewErrorSerializer(serializers.Serializer):
+    external_id = serializers.CharField(allow_blank=True)
+    message = serializers.CharField()
+
+
+class PreviewSerializer(serializers.Serializer):
+    stream = serializers.CharField()
+    model = serializers.CharField()
+    create = PreviewCreateSerializer(many=True)
+    update = PreviewChangeSerializer(many=True)
+    unchanged = serializers.IntegerField()
+    delete = serializers.ListField(child=serializers.CharField())
+    errors = PreviewErrorSerializer(many=True)

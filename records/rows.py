@@ -24,3 +24,6 @@ class RecordRow:
     # What the mapper had to make up or work around (e.g. a missing name): shown on the job, the record
     # is still written.
     warnings: list[str] = field(default_factory=list)
+    # What besides the payload decided the fields (a staff field mapping's fingerprint): hashed with the
+    # payload, so a changed mapping rewrites records whose source did not change.
+    variant: str = ""

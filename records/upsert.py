@@ -146,7 +146,8 @@ def source_hash(row: RecordRow) -> tuple[str | None, str]:
     text = canonical_json(row.payload)
     if "\\u0000" in text:
         raise ValueError("payload contains a NUL character")
-    return text, hashlib.sha256(text.encode()).hexdigest()
+    hashed = f"{text}\n{row.variant}" if row.variant else text
+    return text, hashlib.sha256(hashed.encode()).hexdigest()
 
 
 @dataclass(slots=True)

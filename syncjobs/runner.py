@@ -29,7 +29,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from connectors.base import Page, Stream, SyncContext
-from connectors.errors import ConnectorError
+from connectors.errors import ConfigError, ConnectorError
+from connectors.mapping import mapped_stream
 from connectors.registry import get_connector_class
 from integrations.backoff import backoff_delay
 from integrations.db import relaxed_commit
@@ -106,7 +107,10 @@ def dependency_block(job: SyncJob) -> tuple[bool, str] | None:
     included); skip when its last job failed, was cancelled or skipped. A dependency never synced
     does not block: nothing of it was half written (and references found later are linked then).
     """
-    stream = get_connector_class(job.integration.provider).streams.get(job.stream)
+    try:
+        stream = get_connector_class(job.integration.provider).streams_for(job.integration).get(job.stream)
+    except ConnectorError:
+        return None  # a config that builds no streams: the run itself fails with the reason
     for dep in getattr(stream, "depends_on", ()):
         jobs = SyncJob.objects.filter(integration_id=job.integration_id, stream=dep)
         active = jobs.filter(status__in=ACTIVE_STATUSES).first()
@@ -202,7 +206,11 @@ class JobRun:
         try:
             connector = get_connector_class(self.integration.provider)(self.integration)
             connector.http.sync_job_id = job.pk
-            stream = connector.streams[job.stream]
+            # The integration's own streams, each with the field mapping staff stored for it applied.
+            streams = connector.streams_for(self.integration)
+            if job.stream not in streams:
+                raise ConfigError(f"stream {job.stream!r} is not offered by this integration any more")
+            stream = mapped_stream(streams[job.stream], self.integration.config)
             cursor, read_full, resumed = self._start_point(stream)
             log_event(job, "sync.started", details={"cursor": cursor, "resumed": resumed, "full": self.full})
             ctx = SyncContext(self.integration, connector, connector.http, job)

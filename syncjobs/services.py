@@ -53,7 +53,7 @@ def order_streams(available: dict[str, Stream], wanted: Iterable[str]) -> list[s
 
 
 def resolve_streams(integration: Integration, streams: Iterable[str] | None) -> list[str]:
-    available = get_connector_class(integration.provider).streams
+    available = get_connector_class(integration.provider).streams_for(integration)
     names = list(dict.fromkeys(streams or available))
     unknown = [n for n in names if n not in available]
     if unknown:
@@ -74,7 +74,7 @@ def scheduled_streams(integration: Integration) -> list[str] | None:
     selected = (integration.config or {}).get(SCHEDULED_STREAMS_KEY)
     if not isinstance(selected, list) or not selected:
         return None
-    available = get_connector_class(integration.provider).streams
+    available = get_connector_class(integration.provider).streams_for(integration)
     kept = [name for name in selected if name in available]
     if len(kept) != len(selected):
         log.warning("integration %s: scheduled streams %s are no longer offered by %s", integration.pk,

@@ -90,7 +90,7 @@ def test_make_run_serves_syncs_and_receives_webhooks(hub):
         assert answer.status_code == 202, (item["code"], answer.text)
         job_ids.update({job: item["code"] for job in answer.json()["jobs"]})
     synced = set(job_ids.values())
-    assert {"demo-store", "iiko", "kiotviet"} <= synced, synced
+    assert {"demo-store", "iiko", "kiotviet", "rest-sandbox"} <= synced, synced
 
     def finished():
         jobs = [requests.get(f"{base}/api/v1/sync-jobs/{i}", headers=auth, timeout=10).json() for i in job_ids]

@@ -60,7 +60,8 @@ def onec_sandbox(live_server) -> OneCSandbox:
 def onec_integration(org, onec_sandbox):
     from integrations.models import Integration
 
-    def make(organization=None, code: str = "1c", **extra: Any) -> Integration:
+    def make(organization=None, code: str = "", **extra: Any) -> Integration:
+        code = code or f"1c-{uuid.uuid4().hex[:6]}"
         values = {"credentials": onec_sandbox.credentials, "config": {"page_size": 10}, **extra}
         return Integration.objects.create(organization=organization or org, name="1C", code=code, provider="1c",
                                           type="erp", base_url=onec_sandbox.base, **values)

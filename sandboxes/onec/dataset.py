@@ -210,10 +210,12 @@ def _document(state, kind, n):
                       "Характеристика_Key": NULL_GUID, "Количество": qty, "Цена": price,
                       "Сумма": amount - discount, "СуммаРучнойСкидки": discount,
                       "СтавкаНДС": "НДС20", "СуммаНДС": round((amount - discount) / 6, 2)})
-    counterparties = max(1, count_of(state, "counterparties"))
+    # Purchases from suppliers, orders and sales to customers (see ``_counterparty``).
+    wrong = 1 if kind == "purchases" else 2
+    parties = [c for c in range(1, count_of(state, "counterparties") + 1) if c % 3 != wrong] or [1]
     doc = {**_head(state, kind, n), "Number": f"{DOC_PREFIX[kind]}00-{n:06d}",
            "Date": _doc_date(state, kind, n).isoformat(), "Posted": n % 5 != 0,
-           "Контрагент_Key": guid(state, "counterparties", rng.randint(1, counterparties)),
+           "Контрагент_Key": guid(state, "counterparties", rng.choice(parties)),
            "Склад_Key": guid(state, "warehouses", rng.randint(1, max(1, count_of(state, "warehouses")))),
            "Валюта_Key": guid(state, "currencies", 1), "СуммаДокумента": sum(x["Сумма"] for x in lines),
            "Комментарий": f"Сгенерировано песочницей{_suffix(state, kind, n)}", "Товары": lines}

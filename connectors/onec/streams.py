@@ -158,11 +158,16 @@ class ObjectStream(OneCStream):
         return start.strftime("%Y-%m-%dT00:00:00")
 
     def _paged(self, ctx: SyncContext, skip: int, since: str | None, high: str | None) -> Iterator[Page]:
+        """Pages of ``$top``/``$skip``. A read of everything from the start (no date filter) also says,
+        on its last page, which stored objects were not listed: deleted in 1C, soft-deleted here."""
         size = int(ctx.connector.config["page_size"])
         flt, select = self._filter(ctx.connector, since), self.fields(ctx)
+        listed: set[str] | None = set() if skip == 0 and since is None else None
         while True:
             rows = self._fetch(ctx, flt, skip, size, select)
             skip += len(rows)
+            if listed is not None:
+                listed.update(str(r.get("Ref_Key")) for r in rows)
             dates = [str(r["Date"]) for r in rows if r.get("Date")]
             high = max([*dates, *([high] if high else [])], default=None)
             done = len(rows) < size
@@ -171,7 +176,10 @@ class ObjectStream(OneCStream):
                 cursor["since"] = high if done else since
                 if not done:
                     cursor["high"] = high
-            yield self._page(ctx, rows, cursor)
+            gone = []
+            if done and listed is not None:
+                gone = [k for k, (_, deleted) in self._stored(ctx).items() if k not in listed and not deleted]
+            yield self._page(ctx, rows, cursor, gone)
             if done:
                 return
 
@@ -201,11 +209,7 @@ class ObjectStream(OneCStream):
         gone = [k for k, (version, mark) in listing.items() if mark and k in stored and not stored[k][1]]
         gone += [k for k, (_, deleted) in stored.items() if k not in listing and not deleted]
         if not stored or len(changed) > len(listing) // 2:
-            pages = self._paged(ctx, 0, None, None)
-            first = next(pages)
-            yield Page(records=first.records, cursor=first.cursor, extra=first.extra,
-                       deleted_ids=[*first.deleted_ids, *(k for k in gone if k not in listing)])
-            yield from pages
+            yield from self._paged(ctx, 0, None, None)
             return
         select = self.fields(ctx)
         chunk: list[dict[str, Any]] = []

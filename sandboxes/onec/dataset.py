@@ -76,6 +76,7 @@ def new_state(publication: str) -> dict[str, Any]:
         "epoch": now().isoformat(),
         "versions": {},  # kind -> {n: version}: objects changed after generation
         "marked": {},  # kind -> [n]: DeletionMark set
+        "removed": {},  # kind -> [n]: deleted physically ("delete marked objects" ran)
         "created": {},  # kind -> [iso date of object size+1, ...]: objects added later
         "unpublished": [],  # entity sets taken out of the standard interface's composition
         "faults": [],
@@ -152,7 +153,8 @@ def _product(state, n):
             else NULL_GUID, "IsFolder": False, "Code": f"00-{1000 + n:08d}", "Description": name,
             "НаименованиеПолное": f"{name}, фасованный", "Артикул": f"АРТ-{n:05d}" if n % 7 else "",
             "ЕдиницаИзмерения_Key": guid(state, "units", rng.randint(1, len(UNITS))),
-            "ВидНоменклатуры_Key": guid(state, "product_kinds", 1), "Описание": "" if n % 3 else "Хранить в сухом месте"}
+            "ВидНоменклатуры_Key": guid(state, "product_kinds", 1),
+            "Описание": "" if n % 3 else "Хранить в сухом месте"}
 
 
 def _counterparty(state, n):
@@ -235,7 +237,8 @@ BUILDERS = {"groups": _group, "products": _product, "counterparties": _counterpa
 
 def objects(state: dict[str, Any], entity: str) -> list[dict[str, Any]]:
     """Every object of an object entity set (catalog or document), generated."""
-    return [BUILDERS[kind](state, n) for kind in ENTITY_KINDS[entity] for n in range(1, count_of(state, kind) + 1)]
+    return [BUILDERS[kind](state, n) for kind in ENTITY_KINDS[entity] for n in range(1, count_of(state, kind) + 1)
+            if n not in state.get("removed", {}).get(kind, ())]
 
 
 def price_records(state: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ and property names, GUID ``Ref_Key``s, ``DataVersion``, ``DeletionMark``, groups
 - Errors in 1C's shape ``{"odata.error": {"code", "message": {"lang": "ru", "value"}}}``; an entity set
   taken out of the interface's composition is a 404; a bad query option a 400.
 - ``POST _control`` (JSON ``publication``, ``password``, ``action``; only with DEBUG/TESTING or
-  SANDBOX_CONTROL_ENABLED): ``set_sizes``, ``update`` / ``mark_deleted`` / ``unmark`` (``kind``,
-  ``ids``), ``create`` (``kind``, ``count``), ``unpublish`` / ``publish`` (``entity``), ``fault``,
+  SANDBOX_CONTROL_ENABLED): ``set_sizes``, ``update`` / ``mark_deleted`` / ``unmark`` / ``remove`` (deleted
+  physically) (``kind``, ``ids``), ``create`` (``kind``, ``count``), ``unpublish`` / ``publish`` (``entity``), ``fault``,
   ``clear_faults``, ``stats``, ``reset``.
 
 Run standalone: ``python -m sandboxes.onec.sandbox --port 8767`` (routes at the root).
@@ -252,6 +252,12 @@ def _control_mark(state: dict[str, Any], body: dict[str, Any], mark: bool) -> di
     return {"marked": state["marked"][kind]}
 
 
+def _control_remove(state: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    kind, ids = _kind(body), _ids(state, body)
+    state.setdefault("removed", {})[kind] = sorted(set(state.get("removed", {}).get(kind, [])) | set(ids))
+    return {"removed": state["removed"][kind]}
+
+
 def _control_create(state: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     kind = _kind(body)
     first = ds.count_of(state, kind) + 1
@@ -291,6 +297,7 @@ CONTROL_ACTIONS: dict[str, Callable[[dict[str, Any], dict[str, Any], str], dict[
     "mark_deleted": lambda s, b, p: _control_mark(s, b, True),
     "unmark": lambda s, b, p: _control_mark(s, b, False),
     "create": lambda s, b, p: _control_create(s, b),
+    "remove": lambda s, b, p: _control_remove(s, b),
     "unpublish": lambda s, b, p: _control_publish(s, b, False),
     "publish": lambda s, b, p: _control_publish(s, b, True),
     "fault": _control_fault,

@@ -92,12 +92,14 @@ def test_full_sync_of_every_stream_then_incremental_reads_less(celery_worker_pro
     onec_sandbox.control("update", kind="products", ids=[2, 5])
     onec_sandbox.control("mark_deleted", kind="products", ids=[7])
     onec_sandbox.control("create", kind="orders", count=1)
+    onec_sandbox.control("remove", kind="counterparties", ids=[4])  # a customer deleted physically
     inc = sync(integ)
     assert {s: j.status for s, j in inc.items()} == {s: "completed" for s in STREAMS}
     # Products: the listing of versions, then only the two changed objects fetched by key.
     assert (inc["products"].records_processed, inc["products"].records_updated,
             inc["products"].records_deleted) == (2, 2, 1)
     assert inc["categories"].records_processed == 0 and inc["suppliers"].records_processed == 0
+    assert (inc["customers"].records_processed, inc["customers"].records_deleted) == (0, 1)
     assert inc["orders"].records_created == 1 and inc["orders"].records_processed < SIZES["orders"]
     names = Product.objects.filter(integration=integ, name__contains="(v2)").count()
     assert names == 2
@@ -112,8 +114,13 @@ def test_full_sync_of_every_stream_then_incremental_reads_less(celery_worker_pro
     onec_sandbox.control("unmark", kind="products", ids=[7])
     again = sync(integ, ("products",))
     assert again["products"].records_updated == 1 and Product.objects.get(pk=marked.pk).deleted_at is None
+    onec_sandbox.control("remove", kind="orders", ids=[2])  # gone from 1C: only a full listing can tell
     full = sync(integ, ("products", "orders"), full=True)
     assert full["products"].records_processed == SIZES["products"] and full["products"].records_updated == 0
+    assert full["orders"].records_deleted == 1 and full["orders"].records_processed == SIZES["orders"]
+    gone = Order.objects.get(integration=integ, number="ЗК00-000002")
+    assert gone.deleted_at is not None
+    assert not OrderLine.objects.filter(order=gone, deleted_at__isnull=True).exists()  # its lines follow it
 
 
 def fault_sync(box, integ: Integration, stream: str, **fault: Any) -> SyncJob:
@@ -163,6 +170,9 @@ def test_every_fault_class_is_a_clear_per_stream_error(celery_worker_proc, onec_
     assert refused.status == "failed" and refused.error_kind == "auth"
     assert "1C refused the user name or password (401)" in refused.error_message
     assert "неверный" not in refused.error_message
+    logged = IntegrationLog.objects.filter(integration=integ).values_list(
+        "endpoint", "request_excerpt", "response_excerpt", "error_message")
+    assert not any(secret in str(row) for row in logged for secret in ("неверный", onec_sandbox.password))
     integ.credentials = onec_sandbox.credentials
     integ.save()
     healed = sync(integ, ("warehouses", "suppliers"))

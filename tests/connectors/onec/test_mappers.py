@@ -127,7 +127,8 @@ def test_error_answers_are_read_in_1c_shapes():
     assert odata_message(answer((FIXTURES / "error.odata.json").read_text())).startswith(
         "1C error -1: Произошла внутренняя ошибка OData сервиса")
     assert odata_message(answer((FIXTURES / "error.exception.json").read_text())) == (
-        "1C platform exception: Не обнаружено свободной лицензии!; Ошибка при выполнении операции с информационной базой")
+        "1C platform exception: Не обнаружено свободной лицензии!; "
+        "Ошибка при выполнении операции с информационной базой")
     html = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
     assert "HTML page ('502 Bad Gateway')" in odata_message(answer(html, "text/html"))
 

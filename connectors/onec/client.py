@@ -87,7 +87,10 @@ class OneCConnector(Connector):
     def base_url(self) -> str:
         """The OData root: the publication's URL plus ``odata/standard.odata`` (given or appended)."""
         base = (self.integration.base_url or "").rstrip("/")
-        return base if base.endswith(ODATA_ROOT) else f"{base}/{ODATA_ROOT}"
+        if base.endswith(ODATA_ROOT):
+            return base
+        # A URL given up to ".../odata" (as in the source document's example) means that publication's root.
+        return f"{base}/standard.odata" if base.endswith("/odata") else f"{base}/{ODATA_ROOT}"
 
     @property
     def config(self) -> dict[str, Any]:
@@ -110,6 +113,8 @@ class OneCConnector(Connector):
     def get(self, resource: str, query: dict[str, Any] | None = None, *, action: str,
             what: str = "") -> dict[str, Any]:
         """One GET of ``resource`` (an entity set, a key, a virtual table) with ``$format=json``."""
+        if not (self.integration.base_url or "").strip():
+            raise ConfigError("1C needs the base URL of the infobase's publication, e.g. https://1c.example/trade")
         options = {"$format": "json", **{k: v for k, v in (query or {}).items() if v not in (None, "")}}
         url = f"{quote(resource, safe=SAFE)}?" + "&".join(f"{k}={quote(str(v), safe=SAFE)}" for k, v in options.items())
         what = what or resource.split("/")[0].split("(")[0]

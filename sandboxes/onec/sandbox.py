@@ -14,9 +14,9 @@ and property names, GUID ``Ref_Key``s, ``DataVersion``, ``DeletionMark``, groups
 - Errors in 1C's shape ``{"odata.error": {"code", "message": {"lang": "ru", "value"}}}``; an entity set
   taken out of the interface's composition is a 404; a bad query option a 400.
 - ``POST _control`` (JSON ``publication``, ``password``, ``action``; only with DEBUG/TESTING or
-  SANDBOX_CONTROL_ENABLED): ``set_sizes``, ``update`` / ``mark_deleted`` / ``unmark`` / ``remove`` (deleted
-  physically) (``kind``, ``ids``), ``create`` (``kind``, ``count``), ``unpublish`` / ``publish`` (``entity``), ``fault``,
-  ``clear_faults``, ``stats``, ``reset``.
+  SANDBOX_CONTROL_ENABLED): ``set_sizes``, ``update`` / ``mark_deleted`` / ``unmark`` / ``remove``
+  (deleted physically) (``kind``, ``ids``), ``create`` (``kind``, ``count``), ``unpublish`` /
+  ``publish`` (``entity``), ``fault``, ``clear_faults``, ``stats``, ``reset``.
 
 Run standalone: ``python -m sandboxes.onec.sandbox --port 8767`` (routes at the root).
 """
@@ -141,7 +141,7 @@ def odata_view(request: HttpRequest, publication: str, resource: str) -> HttpRes
 
 def _answer(request: HttpRequest, publication: str, state: dict[str, Any], resource: str) -> HttpResponse:
     root = _root_url(request, publication)
-    if request.GET.get("$format", "json") != "json" and "json" not in request.META.get("HTTP_ACCEPT", ""):
+    if request.GET.get("$format") != "json" and "json" not in request.META.get("HTTP_ACCEPT", ""):
         return HttpResponse('<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"/>',
                             content_type="application/atom+xml;charset=utf-8")
     if resource in ("", "/"):

@@ -138,3 +138,15 @@ def test_demo_seed_is_a_valid_integration_of_this_connector():
     assert spec["provider"] == "1c" and spec["base_url"].endswith("/sandbox/1c/demo-trade")
     OneCConnector.validate_config(spec["config"])
     OneCConnector.validate_credentials(spec["credentials"])
+
+
+@pytest.mark.parametrize("given, root", [
+    ("https://1c.company.uz/trade", "https://1c.company.uz/trade/odata/standard.odata"),
+    ("https://1c.company.uz/trade/", "https://1c.company.uz/trade/odata/standard.odata"),
+    ("https://1c.company.uz/api/odata", "https://1c.company.uz/api/odata/standard.odata"),
+    ("https://1c.company.uz/trade/odata/standard.odata/", "https://1c.company.uz/trade/odata/standard.odata"),
+])
+def test_base_url_is_the_publication_or_its_odata_root(given, root):
+    from integrations.models import Integration
+
+    assert OneCConnector(Integration(provider="1c", base_url=given)).base_url == root

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from connectors.base import SyncContext
 from connectors.errors import AuthError, ConfigError
+from connectors.onec.client import basic_header
 from sandboxes.onec.dataset import USER
 
 from .conftest import SIZES
@@ -20,6 +22,9 @@ def test_cyrillic_basic_auth_and_401_on_a_bad_password(onec_sandbox):
     bad = onec_sandbox.get("Catalog_Склады", auth=(USER, "wrong"))
     assert bad.status_code == 401 and bad.headers["WWW-Authenticate"].startswith("Basic")
     assert onec_sandbox.get("Catalog_Склады", auth=("Administrator", onec_sandbox.password)).status_code == 401
+    atom = requests.get(f"{onec_sandbox.odata}/Catalog_Склады", timeout=10,  # 1C's default format is Atom
+                        headers={"Authorization": basic_header(USER, onec_sandbox.password)})
+    assert atom.status_code == 200 and atom.headers["Content-Type"].startswith("application/atom+xml")
 
 
 def test_top_skip_pages_ordered_by_ref_key_cover_everything_once(onec_sandbox):

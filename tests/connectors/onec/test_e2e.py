@@ -191,3 +191,17 @@ def test_demo_seed_integration_syncs_from_the_sandbox(celery_worker_proc, org, l
     assert {s: j.status for s, j in jobs.items()} == {s: "completed" for s in STREAMS}, \
         {s: j.error_message for s, j in jobs.items()}
     assert Product.objects.filter(integration=integ, price__isnull=False).count() == 30
+
+
+def test_a_run_failing_midway_resumes_at_its_page(celery_worker_proc, onec_integration, onec_sandbox):
+    integ = onec_integration(config={"page_size": 10})
+    # The third page of products fails (requests: page 1, the units lookup, page 2, then page 3) (1C's internal error, past the HTTP client's retries).
+    onec_sandbox.control("fault", kind="odata_error", path="Номенклатура", after=3, count=10)
+    failed = sync(integ, ("products",), full=True)["products"]
+    assert failed.status == "failed" and failed.pages == 2 and failed.records_created == 20
+    assert "1C error -1: Произошла внутренняя ошибка OData сервиса" in failed.error_message
+    onec_sandbox.control("clear_faults")
+    resumed = sync(integ, ("products",))["products"]
+    assert resumed.status == "completed" and resumed.cursor_before == {"skip": 20}
+    assert (resumed.records_processed, resumed.records_created) == (SIZES["products"] - 20, SIZES["products"] - 20)
+    assert Product.objects.filter(integration=integ, deleted_at=None).count() == SIZES["products"]

@@ -195,7 +195,8 @@ def test_demo_seed_integration_syncs_from_the_sandbox(celery_worker_proc, org, l
 
 def test_a_run_failing_midway_resumes_at_its_page(celery_worker_proc, onec_integration, onec_sandbox):
     integ = onec_integration(config={"page_size": 10})
-    # The third page of products fails (requests: page 1, the units lookup, page 2, then page 3) (1C's internal error, past the HTTP client's retries).
+    # The third page of products fails with 1C's internal error, past the HTTP client's retries
+    # (the requests: page 1, the units lookup, page 2, then page 3).
     onec_sandbox.control("fault", kind="odata_error", path="Номенклатура", after=3, count=10)
     failed = sync(integ, ("products",), full=True)["products"]
     assert failed.status == "failed" and failed.pages == 2 and failed.records_created == 20

@@ -124,9 +124,16 @@ def _version(state: dict[str, Any], kind: str, n: int) -> int:
     return int(state["versions"].get(kind, {}).get(str(n), 1))
 
 
+def marked(state: dict[str, Any], kind: str, n: int) -> bool:
+    # Every tenth counterparty of a new infobase is marked for deletion, as real bases have some.
+    if kind == "counterparties" and n % 10 == 0 and n not in state.get("unmarked", {}).get(kind, []):
+        return True
+    return n in state["marked"].get(kind, [])
+
+
 def _head(state: dict[str, Any], kind: str, n: int) -> dict[str, Any]:
     return {"Ref_Key": guid(state, kind, n), "DataVersion": data_version(_version(state, kind, n)),
-            "DeletionMark": n in state["marked"].get(kind, []), "Predefined": False, "PredefinedDataName": ""}
+            "DeletionMark": marked(state, kind, n), "Predefined": False, "PredefinedDataName": ""}
 
 
 def _suffix(state: dict[str, Any], kind: str, n: int) -> str:

@@ -246,6 +246,8 @@ def _control_mark(state: dict[str, Any], body: dict[str, Any], mark: bool) -> di
     marked = set(state["marked"].get(kind, []))
     marked = marked | set(ids) if mark else marked - set(ids)
     state["marked"][kind] = sorted(marked)
+    unmarked = set(state.setdefault("unmarked", {}).get(kind, []))
+    state["unmarked"][kind] = sorted(unmarked - set(ids) if mark else unmarked | set(ids))
     versions = state["versions"].setdefault(kind, {})  # setting the mark writes the object: a new version
     for i in ids:
         versions[str(i)] = int(versions.get(str(i), 1)) + 1

@@ -191,6 +191,8 @@ def test_demo_seed_integration_syncs_from_the_sandbox(celery_worker_proc, org, l
     assert {s: j.status for s, j in jobs.items()} == {s: "completed" for s in STREAMS}, \
         {s: j.error_message for s, j in jobs.items()}
     assert Product.objects.filter(integration=integ, price__isnull=False).count() == 30
+    # Counterparty 10 of the 10 is marked for deletion in 1C: listed, not written; 6 live customers of 7.
+    assert Customer.objects.filter(integration=integ).count() == jobs["customers"].records_processed == 6
 
 
 def test_a_run_failing_midway_resumes_at_its_page(celery_worker_proc, onec_integration, onec_sandbox):

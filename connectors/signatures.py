@@ -28,9 +28,10 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
-from connectors.errors import SignatureError
+from connectors.errors import RejectedPayload, SignatureError
+from integrations import jsonlimits
 
 Signed = Literal["body", "t.body", "id.t.body"]
 KeyMode = Literal["raw", "whsec_base64", "raw_or_base64"]
@@ -277,6 +278,24 @@ def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def split_secrets(secret: str | None) -> list[str]:
     """Several secrets may be configured, one per line or space separated (rotation)."""
     return (secret or "").split()
+
+
+def event_object(body: bytes, provider: str) -> dict[str, Any]:
+    """A verified delivery's body as a JSON object (the depth-limited parser), or RejectedPayload."""
+    try:
+        payload = jsonlimits.loads(body)
+    except jsonlimits.JSONTooDeep as exc:
+        raise RejectedPayload(str(exc)) from None
+    except ValueError:
+        raise RejectedPayload("the body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise RejectedPayload(f"not a {provider} event (a JSON object)")
+    return payload
+
+
+def text(value: Any) -> str:
+    """A payload's string field, or "" for anything else (ids and types feed the inbox's dedup key)."""
+    return value if isinstance(value, str) else ""
 
 
 # --- the named instances ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django_celery_beat import admin as beat_admin
 from django_celery_beat.models import (
@@ -29,6 +30,8 @@ from syncjobs.admin import SyncJobAdmin
 from syncjobs.models import SyncJob
 from webhooks.admin import WebhookEventAdmin
 from webhooks.models import WebhookEvent
+
+from .mappings import mapping_view, streams_of
 
 admin.site.index_template = "console/dashboard.html"
 admin.site.index_title = "Dashboard"
@@ -180,6 +183,21 @@ class ConsoleIntegrationAdmin(IntegrationAdmin):
     inlines = [SyncJobTab, WebhookTab, LogTab, CredentialAuditTab]
     readonly_fields = [*IntegrationAdmin.readonly_fields, "overview_health", "overview_sync", "overview_records",
                        "overview_errors"]
+
+    def get_urls(self):
+        mappings = self.admin_site.admin_view(self.mappings_view)
+        return [path("<int:pk>/mappings/", mappings, name="integrations_integration_mappings"),
+                path("<int:pk>/mappings/<str:stream>/", mappings, name="integrations_integration_mapping"),
+                *super().get_urls()]
+
+    def mappings_view(self, request, pk: int, stream: str | None = None):
+        return mapping_view(self, request, pk, stream)
+
+    def panel_context(self, request, obj: Integration) -> dict:
+        context = super().panel_context(request, obj)
+        if streams_of(obj):
+            context["hub_mappings_url"] = reverse("admin:integrations_integration_mappings", args=[obj.pk])
+        return context
 
     def get_inline_instances(self, request, obj=None):
         # The tabs only show rows: a save does not post them back (nothing there to validate).

@@ -18,7 +18,15 @@ from integrations.audit import is_mask, mask_credentials, merge_credentials
 from integrations.inputs import MaskedTextInput, contains_nul
 from integrations.models import Integration
 from integrations.redaction import MASK
-from integrations.schema_form import CFG_PREFIX, CRED_PREFIX, build_fields, collect, errors_to_fields, schema_fields
+from integrations.schema_form import (
+    CFG_PREFIX,
+    CRED_PREFIX,
+    ObjectWidget,
+    build_fields,
+    collect,
+    errors_to_fields,
+    schema_fields,
+)
 from syncjobs.services import SCHEDULED_STREAMS_KEY
 
 from .serializers import json_safe
@@ -143,6 +151,16 @@ class IntegrationAdminForm(forms.ModelForm):
 SYNC_STREAMS_KEY = SCHEDULED_STREAMS_KEY
 
 
+def show_nested_errors(form: forms.Form, detail: Any, prefix: str) -> None:
+    """Hand a nested object's error detail to its widget, which marks the very inputs at fault."""
+    if not isinstance(detail, dict):
+        return
+    for key, value in detail.items():
+        field = form.fields.get(prefix + str(key))
+        if field is not None and isinstance(field.widget, ObjectWidget):
+            field.widget.errors = value
+
+
 class SchemaConnectForm(IntegrationAdminForm):
     """Connect a provider by its schema: typed fields instead of JSON (the class is built per provider)."""
 
@@ -204,6 +222,7 @@ class SchemaConnectForm(IntegrationAdminForm):
             try:
                 validated = json_safe(validate(value))
             except serializers.ValidationError as exc:
+                show_nested_errors(self, exc.detail, prefix)
                 for field, messages in errors_to_fields(exc.detail, prefix).items():
                     for message in messages:
                         self.add_error(field if field in self.fields else None, f"{label}: {message}"

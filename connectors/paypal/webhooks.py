@@ -32,9 +32,9 @@ from django.core.cache import cache
 from django.db import transaction
 
 from connectors.base import InboundRequest, WebhookDelivery
-from connectors.errors import ConnectorError, IgnoredEvent, RejectedPayload, SignatureError
+from connectors.errors import ConnectorError, IgnoredEvent, SignatureError
 from connectors.gateway import PaymentState, PaymentTransaction, ledger
-from connectors.signatures import lower_headers, split_secrets
+from connectors.signatures import event_object, lower_headers, split_secrets, text
 from integrations import jsonlimits
 
 from .amounts import minor_units
@@ -111,15 +111,8 @@ def certificate(url: str) -> x509.Certificate:
 
 
 def _delivery(body: bytes) -> WebhookDelivery:
-    try:
-        payload = jsonlimits.loads(body)
-    except ValueError:
-        raise RejectedPayload("the body is not JSON") from None
-    if not isinstance(payload, dict):
-        raise RejectedPayload("not a PayPal event (a JSON object)")
-    event_id, event_type = payload.get("id"), payload.get("event_type")
-    return WebhookDelivery(event_id=event_id if isinstance(event_id, str) else "",
-                           event_type=event_type if isinstance(event_type, str) else "")
+    payload = event_object(body, "PayPal")
+    return WebhookDelivery(event_id=text(payload.get("id")), event_type=text(payload.get("event_type")))
 
 
 def _headers(request: InboundRequest) -> dict[str, str]:

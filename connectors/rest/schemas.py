@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.apps import apps
 from rest_framework import serializers
 
 from connectors.mapping import (
@@ -32,6 +33,17 @@ MAX_STREAMS = 50
 MAX_PAGE_SIZE = 1000
 
 
+def _shown(*values: str) -> dict[str, Any]:
+    """The console shows an input only for these auth types / pagination styles (a rendering hint)."""
+    return {"shown_for": {"type" if values[0] in AUTH_TYPES else "style": list(values)}}
+
+
+def record_model_choices() -> list[tuple[str, str]]:
+    """The record models a stream may write, for the console's select."""
+    return [(m._meta.label, f"{m._meta.verbose_name_plural} ({m._meta.label})")
+            for m in apps.get_app_config("records").get_models() if known_model(m._meta.label)]
+
+
 class RestCredentials(serializers.Serializer):
     api_key = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True,
                                     help_text="auth type api_key: the key (sent in the header or query "
@@ -46,19 +58,23 @@ class RestCredentials(serializers.Serializer):
 
 class AuthSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=AUTH_TYPES, default="none")
-    name = serializers.CharField(max_length=100, required=False, default="X-API-Key",
+    name = serializers.CharField(max_length=100, required=False, default="X-API-Key", style=_shown("api_key"),
                                  help_text="api_key: the header or query parameter that carries the key.")
     # "in" is a Python keyword: declared below under its JSON name.
-    username = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    username = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                     style=_shown("basic"))
     token_url = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
+                                      style=_shown("oauth2"),
                                       help_text="oauth2: the token endpoint, absolute or relative to the base URL.")
-    client_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    client_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                      style=_shown("oauth2"))
     scopes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
+                                   style=_shown("oauth2"),
                                    help_text="oauth2: space-separated scopes (empty: none asked).")
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["in"] = serializers.ChoiceField(choices=("header", "query"), default="header")
+        fields["in"] = serializers.ChoiceField(choices=("header", "query"), default="header", style=_shown("api_key"))
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -83,14 +99,17 @@ class PaginationSerializer(serializers.Serializer):
     style = serializers.ChoiceField(choices=PAGINATION_STYLES, default="none",
                                     help_text="none: one request; page: page number; offset: offset/limit; "
                                               "cursor: the next cursor from the body; link: the Link header's next.")
-    page_param = serializers.CharField(max_length=100, default="page")
-    first_page = serializers.IntegerField(min_value=0, max_value=1, default=1)
-    size_param = serializers.CharField(max_length=100, default="per_page", allow_blank=True)
-    size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=100)
-    offset_param = serializers.CharField(max_length=100, default="offset")
-    limit_param = serializers.CharField(max_length=100, default="limit")
-    cursor_param = serializers.CharField(max_length=100, default="cursor")
+    page_param = serializers.CharField(max_length=100, default="page", style=_shown("page"))
+    first_page = serializers.IntegerField(min_value=0, max_value=1, default=1, style=_shown("page"))
+    size_param = serializers.CharField(max_length=100, default="per_page", allow_blank=True,
+                                       style=_shown("page", "cursor", "link"))
+    size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=100,
+                                    style=_shown("page", "offset", "cursor", "link"))
+    offset_param = serializers.CharField(max_length=100, default="offset", style=_shown("offset"))
+    limit_param = serializers.CharField(max_length=100, default="limit", style=_shown("offset"))
+    cursor_param = serializers.CharField(max_length=100, default="cursor", style=_shown("cursor"))
     cursor_path = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
+                                        style=_shown("cursor"),
                                         help_text="cursor: where the next cursor is in the answer, e.g. meta.next.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +150,8 @@ class IncrementalSerializer(serializers.Serializer):
 class StreamSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=50, help_text="Lower-case letters, digits, - and _.")
     path = serializers.CharField(max_length=500, help_text="The list endpoint, relative to the base URL: /products.")
-    model = serializers.CharField(max_length=100, help_text="The record type, e.g. records.Product.")
+    model = serializers.CharField(max_length=100, help_text="The record type, e.g. records.Product.",
+                                  style={"choices": record_model_choices})
     records_path = serializers.CharField(max_length=200, required=False, allow_blank=True, default="",
                                          help_text="Where the records are in the answer (data.items); "
                                                    "empty: the answer is the list.")
@@ -180,10 +200,12 @@ class StreamSerializer(serializers.Serializer):
 
 
 class RestConfig(serializers.Serializer):
-    auth = serializers.JSONField(required=False, default=dict,
+    # style: the console edits these as a group of inputs / a list of cards (integrations.schema_form).
+    auth = serializers.JSONField(required=False, default=dict, style={"form": AuthSerializer},
                                  help_text='{"type": "none|api_key|bearer|basic|oauth2", "name", "in": '
                                            '"header|query", "username", "token_url", "client_id", "scopes"}')
-    streams = serializers.JSONField(help_text='[{"name", "path", "model", "records_path", "id_path", "pagination": '
+    streams = serializers.JSONField(style={"form": StreamSerializer, "many": True},
+                                    help_text='[{"name", "path", "model", "records_path", "id_path", "pagination": '
                                               '{"style": "none|page|offset|cursor|link", ...}, "incremental": '
                                               '{"param", "field"}}]')
     prefetch = serializers.BooleanField(default=True, help_text="Read and map the next page while the current one "

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from connectors.base import InboundRequest, WebhookDelivery
-from connectors.errors import IgnoredEvent, RejectedPayload, SignatureError
+from connectors.errors import IgnoredEvent
 from connectors.gateway import PaymentState, PaymentTransaction, ledger
-from connectors.signatures import SignatureScheme, split_secrets
+from connectors.signatures import SignatureScheme, event_object, split_secrets, text
 from integrations import jsonlimits
 
 if TYPE_CHECKING:
@@ -42,19 +42,9 @@ def signed_payload(notification_url: str, body: bytes) -> bytes:
 
 
 def verify(request: InboundRequest, secret: str, notification_url: str) -> WebhookDelivery:
-    secrets = split_secrets(secret)
-    if not secrets:
-        raise SignatureError("no signature key is configured for this integration")
-    SCHEME.verify(request.headers, signed_payload(notification_url, request.body), secrets)
-    try:
-        payload = jsonlimits.loads(request.body)
-    except ValueError:
-        raise RejectedPayload("the body is not JSON") from None
-    if not isinstance(payload, dict):
-        raise RejectedPayload("not a Square event (a JSON object)")
-    event_id, event_type = payload.get("event_id"), payload.get("type")
-    return WebhookDelivery(event_id=event_id if isinstance(event_id, str) else "",
-                           event_type=event_type if isinstance(event_type, str) else "")
+    SCHEME.verify(request.headers, signed_payload(notification_url, request.body), split_secrets(secret))
+    payload = event_object(request.body, "Square")
+    return WebhookDelivery(event_id=text(payload.get("event_id")), event_type=text(payload.get("type")))
 
 
 def _amount(money: Any) -> int | None:

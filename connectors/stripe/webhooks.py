@@ -15,8 +15,8 @@ from django.db import transaction
 from connectors.base import InboundRequest, WebhookDelivery
 from connectors.errors import IgnoredEvent, RejectedPayload, SignatureError
 from connectors.gateway import PaymentState, PaymentTransaction, ledger
-from connectors.signatures import split_secrets, verify_stripe
-from integrations.jsonlimits import JSONTooDeep, loads
+from connectors.signatures import event_object, split_secrets, verify_stripe
+from integrations.jsonlimits import loads
 
 if TYPE_CHECKING:
     from connectors.base import StoredEvent
@@ -40,14 +40,8 @@ def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
     if not secrets:
         raise SignatureError("no webhook secret is configured for this integration")
     verify_stripe(request.headers, request.body, secrets)
-    try:
-        payload = loads(request.body)
-    except JSONTooDeep as exc:
-        raise RejectedPayload(str(exc)) from None
-    except ValueError:
-        raise RejectedPayload("the body is not JSON") from None
-    if not (isinstance(payload, dict) and isinstance(payload.get("id"), str) and payload["id"]
-            and isinstance(payload.get("type"), str)):
+    payload = event_object(request.body, "Stripe")
+    if not (isinstance(payload.get("id"), str) and payload["id"] and isinstance(payload.get("type"), str)):
         raise RejectedPayload("not a Stripe event (needs id and type)")
     return WebhookDelivery(event_id=payload["id"], event_type=payload["type"])
 

@@ -100,3 +100,81 @@
     });
   });
 })();
+
+/* Repeating rows (mapping fields and their transforms, a REST integration's streams): each added from a
+   <template> whose __i__ (and, for a nested row, __n__) become the next free index; names stay unique,
+   so the server reads the rows as posted. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (ev) {
+    var add = ev.target.closest("[data-add-row]");
+    if (add) {
+      ev.preventDefault();
+      var box = document.getElementById(add.dataset.addRow);
+      var tpl = document.getElementById(add.dataset.template);
+      if (!box || !tpl) { return; }
+      var next = parseInt(box.dataset.next || "0", 10);
+      box.dataset.next = String(next + 1);
+      var html = tpl.innerHTML;
+      if (add.dataset.rowIndex !== undefined) {
+        html = html.split("__i__").join(add.dataset.rowIndex).split("__n__").join(String(next));
+      } else {
+        html = html.split("__i__").join(String(next));
+      }
+      box.insertAdjacentHTML("beforeend", html);
+      return;
+    }
+    var remove = ev.target.closest("[data-remove-row]");
+    if (remove) {
+      ev.preventDefault();
+      var row = remove.closest(".hub-row");
+      if (!row) { return; }
+      var after = row.nextElementSibling;
+      if (after && after.classList.contains("hub-row-errors")) { after.remove(); }
+      row.remove();
+    }
+  });
+  // A transform's parameters box hints at what its op takes.
+  document.addEventListener("change", function (ev) {
+    var op = ev.target.closest("[data-transform-op]");
+    if (!op) { return; }
+    var params = op.parentElement.querySelector("[data-transform-params]");
+    var hint = op.selectedOptions.length ? op.selectedOptions[0].dataset.hint : "";
+    if (params) { params.placeholder = hint ? "e.g. " + hint : "no parameters"; }
+  });
+})();
+
+/* Inputs of a nested object shown only for some values of a sibling choice (an auth type's own fields). */
+(function () {
+  "use strict";
+  function sync(root) {
+    (root || document).querySelectorAll("[data-shown-when]").forEach(function (cell) {
+      var select = document.querySelector('[name="' + cell.dataset.shownWhen + '"]');
+      if (!select) { return; }
+      var shown = cell.dataset.shownValues.split(",").indexOf(select.value) !== -1;
+      cell.style.display = shown ? "" : "none";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { sync(); });
+  document.addEventListener("change", function () { sync(); });
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest("[data-add-row]")) { window.setTimeout(sync, 0); }
+  });
+})();
+
+/* A mapping row's "key" box is for JSON fields only (attributes + colour = attributes.colour). */
+(function () {
+  "use strict";
+  function sync() {
+    document.querySelectorAll("[data-target-select]").forEach(function (select) {
+      var key = select.parentElement.querySelector("[data-json-key]");
+      var option = select.selectedOptions.length ? select.selectedOptions[0] : null;
+      if (key) { key.style.display = option && option.dataset.kind === "json" || key.value ? "" : "none"; }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", sync);
+  document.addEventListener("change", sync);
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest("[data-add-row]")) { window.setTimeout(sync, 0); }
+  });
+})();

@@ -1,4 +1,4 @@
-"""Razorpay integrations on our sandbox over real HTTP (live_server), with fast HTTP retries."""
+"""Razorpay integrations on our sandbox over real HTTP (live_server)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ WEBHOOK_SECRET = "razorpay-webhook-secret"
 
 
 @pytest.fixture(autouse=True)
-def fast_http(settings):
-    settings.CONNECTOR_HTTP_BACKOFF_BASE = 0.01
-    settings.CONNECTOR_HTTP_BACKOFF_MAX = 0.05
-    settings.CONNECTOR_HTTP_TIMEOUT = 5.0
+def two_retries(settings):
+    """The failover tests count on two tries (tests/connectors/conftest.py's fast_http allows three)."""
     settings.CONNECTOR_HTTP_MAX_RETRIES = 2
 
 

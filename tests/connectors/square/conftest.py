@@ -1,4 +1,4 @@
-"""Square integrations on our sandbox over real HTTP (live_server), with fast HTTP retries."""
+"""Square integrations on our sandbox over real HTTP (live_server)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ SIGNATURE_KEY = "sq-signature-key-0001"
 
 
 @pytest.fixture(autouse=True)
-def fast_http(settings):
-    settings.CONNECTOR_HTTP_BACKOFF_BASE = 0.01
-    settings.CONNECTOR_HTTP_BACKOFF_MAX = 0.05
-    settings.CONNECTOR_HTTP_TIMEOUT = 5.0
+def two_retries(settings):
+    """The failover tests count on two tries (tests/connectors/conftest.py's fast_http allows three)."""
     settings.CONNECTOR_HTTP_MAX_RETRIES = 2
 
 

@@ -49,6 +49,6 @@ def kick() -> None:
     if not cache.add(KICK_KEY, 1, KICK_SECONDS):
         return
     try:
-        current_app.send_task(DISPATCH_EVENTS, countdown=KICK_SECONDS)
+        current_app.signature(DISPATCH_EVENTS).apply_async(countdown=KICK_SECONDS)
     except Exception:  # noqa: BLE001 - the broker may be down; the committed outbox waits for the beat
         cache.delete(KICK_KEY)

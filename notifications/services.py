@@ -120,7 +120,7 @@ def send(
         # The same key was sent concurrently: the other request's message stands.
         return Message.objects.get(organization=organization, idempotency_key=idempotency_key)
     if message.status == MessageStatus.QUEUED:
-        transaction.on_commit(lambda: current_app.send_task(DELIVER_MESSAGE, args=(message.pk,)))
+        transaction.on_commit(lambda: current_app.signature(DELIVER_MESSAGE).delay(message.pk))
     return message
 
 

@@ -116,7 +116,7 @@ def publish_drain() -> None:
     app = current_app  # the project's Celery app, without importing config (the layer above)
     options = {**(app.conf.broker_transport_options or {}), "max_retries": 0, "socket_connect_timeout": 0.5}
     with app.connection_for_write(transport_options=options) as conn:
-        app.send_task(DRAIN_EVENTS, retry=False, connection=conn)
+        app.signature(DRAIN_EVENTS).apply_async(retry=False, connection=conn)
 
 
 def clear_kick() -> None:

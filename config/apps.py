@@ -3,6 +3,8 @@ from pathlib import Path
 from django.apps import AppConfig
 from django.conf import settings
 
+from .celery import app as celery_app
+
 
 def make_var_dirs() -> None:
     """The folders the embedded shape writes to: static files, and the file-system broker's folders."""
@@ -25,3 +27,6 @@ class HubConfig(AppConfig):
 
     def ready(self) -> None:
         make_var_dirs()
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            # Apps queue their tasks by name; run inline, a name is found only among registered tasks.
+            celery_app.autodiscover_tasks(force=True)

@@ -12,6 +12,8 @@ from typing import Any
 
 from gunicorn.glogging import Logger, SafeAtoms
 
+from integrations.redaction import mask_url_keys
+
 # Request headers never written, whatever access_log_format asks for.
 _SECRET_HEADERS = frozenset({"{authorization}i", "{cookie}i", "{x-api-key}i", "{proxy-authorization}i"})
 
@@ -22,8 +24,6 @@ class _MaskedAtoms(SafeAtoms):
         if k.lower() in _SECRET_HEADERS and value != "-":
             return "********"
         if isinstance(value, str):
-            from integrations.redaction import mask_url_keys
-
             return mask_url_keys(value)
         return value
 

@@ -15,6 +15,7 @@ import payments.urls
 import records.urls
 import syncjobs.urls
 import webhooks.urls
+from health.workers import worker_status
 
 
 def healthz(request):
@@ -33,8 +34,6 @@ def healthz_workers(request):
     503 when a queue has no fresh consumer: a worker that lost its broker or stopped consuming shows here
     even while its process is alive.
     """
-    from health.workers import worker_status
-
     try:
         status = worker_status()
     except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy

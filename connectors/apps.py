@@ -1,15 +1,15 @@
 from django.apps import AppConfig
 
+from .registry import autodiscover, get_connector_class
+
 
 class ConnectorsConfig(AppConfig):
     name = "connectors"
     verbose_name = "Connectors"
 
     def ready(self) -> None:
-        # Django imports an app's modules only once every app is loaded: not at module level here.
+        # Models can be imported only once every app is loaded (ready), not when Django imports apps.py.
         from integrations.models import Integration, set_callback_url_resolver
-
-        from .registry import autodiscover, get_connector_class
 
         autodiscover()
 

@@ -150,6 +150,33 @@ class WebhookDelivery:
 
 
 @dataclass
+class WebhookOutcome:
+    """What a handled webhook event asks the hub to write: the webhooks app applies it (records.upsert)
+    in the event's transaction, each model's rows in the order they were added, then the deletions.
+
+    A provider reads (its API, the records already stored) and returns this; it writes nothing itself.
+    A row that fails to write fails the event (it is retried), as a failing read does.
+    """
+
+    summary: list[str] = field(default_factory=list)  # what the handler found, e.g. "product 7 is gone"
+    upserts: dict[str, dict[str, RecordRow]] = field(default_factory=dict)  # model label -> external id -> row
+    deletions: dict[str, list[str]] = field(default_factory=dict)  # model label -> external ids to soft-delete
+
+    def upsert(self, model: str, rows: list[RecordRow]) -> None:
+        """Write ``rows`` of ``model`` (a later row of the same external id replaces an earlier one)."""
+        bucket = self.upserts.setdefault(model, {})
+        for row in rows:
+            bucket[str(row.external_id)] = row
+
+    def delete(self, model: str, external_ids: list[str]) -> None:
+        """Soft-delete these records of ``model``."""
+        self.deletions.setdefault(model, []).extend(external_ids)
+
+    def note(self, text: str) -> None:
+        self.summary.append(text)
+
+
+@dataclass
 class InboundRequest:
     """The raw delivery as received: verification works on these bytes, never on parsed JSON."""
 
@@ -272,8 +299,9 @@ class Connector:
         """Check the signature on the raw bytes; raise SignatureError / RejectedPayload."""
         raise SignatureError(f"{self.display_name} does not accept webhooks")
 
-    def handle_webhook(self, event: StoredEvent) -> str:
-        """Process one stored, verified event (in a worker); return a short outcome message.
+    def handle_webhook(self, event: StoredEvent) -> str | WebhookOutcome:
+        """Process one stored, verified event (in a worker): return a short outcome message, or the
+        records to write as a ``WebhookOutcome`` (the webhooks app writes them and records the counts).
 
         Raise IgnoredEvent for a plausible event we do not handle, ConnectorError to retry.
         """

@@ -7,4 +7,5 @@ class EventsConfig(AppConfig):
     verbose_name = "Events"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 - platform signals -> outbox
+        # Platform signals -> outbox; receivers imports models: only once every app is loaded.
+        from . import receivers  # noqa: F401

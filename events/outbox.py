@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
 
@@ -13,6 +14,8 @@ from .models import OutboxEvent
 
 KICK_KEY = "events:dispatch-kick"
 KICK_SECONDS = 1  # at most one dispatch task queued per second, however many transactions commit
+# Queued by name: events.tasks imports this module (through dispatch), not the reverse.
+DISPATCH_EVENTS = "events.tasks.dispatch_events"
 
 
 @dataclass
@@ -45,9 +48,7 @@ def kick() -> None:
     """
     if not cache.add(KICK_KEY, 1, KICK_SECONDS):
         return
-    from .tasks import dispatch_events
-
     try:
-        dispatch_events.apply_async(countdown=KICK_SECONDS)
+        current_app.signature(DISPATCH_EVENTS).apply_async(countdown=KICK_SECONDS)
     except Exception:  # noqa: BLE001 - the broker may be down; the committed outbox waits for the beat
         cache.delete(KICK_KEY)

@@ -4,9 +4,10 @@ from celery import shared_task
 from django.conf import settings
 
 from .dispatch import dispatch_all, prune
+from .outbox import DISPATCH_EVENTS
 
 
-@shared_task
+@shared_task(name=DISPATCH_EVENTS)
 def dispatch_events() -> dict[str, int]:
     """Queued after a commit that wrote events, and by beat every few seconds (the safety net)."""
     return dispatch_all()

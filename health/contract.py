@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 
+from connectors.gateway import PaymentGateway
 from connectors.registry import providers
 from integrations.models import Integration, IntegrationStatus, Organization
 from notifications.defaults import DEFAULT_TEMPLATES
@@ -42,8 +43,6 @@ def _channel(integration: Integration) -> str:
 
 
 def _is_gateway(integration: Integration) -> bool:
-    from connectors.gateway import PaymentGateway
-
     cls = providers().get(integration.provider)
     return cls is not None and issubclass(cls, PaymentGateway)
 

@@ -17,8 +17,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from integrations.models import IntegrationLog
+from notifications.models import Delivery
 from syncjobs.models import SyncJob
 from webhooks.models import WebhookEvent
+
+from .models import WorkerHeartbeat
 
 JOB_BUCKETS = (1, 5, 30, 60, 300, 900, 3600)  # seconds
 CALL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)  # seconds
@@ -82,8 +85,6 @@ class HubCollector:
         yield calls
         yield latency
 
-        from notifications.models import Delivery
-
         sent = GaugeMetricFamily("hub_notifications_window", "Notification deliveries in the window",
                                  labels=["provider", "status"])
         for row in (Delivery.objects.filter(created_at__gte=window).values("provider", "status")
@@ -96,8 +97,6 @@ class HubCollector:
 
 def worker_heartbeats() -> GaugeMetricFamily:
     """Age of each worker's consumer heartbeat: a growing age is a worker that stopped consuming."""
-    from .models import WorkerHeartbeat
-
     beats = GaugeMetricFamily("hub_worker_heartbeat_age_seconds",
                               "Seconds since each Celery worker's consumer last ran", labels=["worker", "queues"])
     now = timezone.now()

@@ -38,9 +38,12 @@ from files.storage import FileRejected, store
 from integrations.errors import Conflict, error_response, seed_error_body
 from integrations.inputs import contains_nul
 from integrations.models import Integration, IntegrationStatus, Role
+from integrations_api.tasks import test_connection
 from notifications.models import Delivery, Message, MessageStatus
 from notifications.recipients import InvalidRecipient, normalise
 from notifications.services import NotificationError, provider_chain, send
+from records.api import RECORD_TYPES
+from records.serializers import SERIALIZERS
 from syncjobs.models import SyncJob
 from syncjobs.services import UnknownStreamError, start_sync
 
@@ -183,8 +186,6 @@ class InitializeView(HubView):
     @documented("hub_initialize", "Start the organization's services", body=True)
     def post(self, request):
         """Start the organization's services: resume event destinations, test every active connection."""
-        from integrations_api.tasks import test_connection
-
         resumed = Destination.objects.filter(organization=request.organization).update(paused_until=None,
                                                                                        consecutive_failures=0)
         active = [i.pk for i in self.integrations() if i.status == IntegrationStatus.ACTIVE]
@@ -390,8 +391,6 @@ class StorageUnavailable(exceptions.APIException):
 
 def _record_types() -> dict[str, tuple[str, Any]]:
     """``suppliers``, ``products``, ``stock-levels`` … by their normalised name (``stockLevels`` too)."""
-    from records.api import RECORD_TYPES
-
     return {prefix.replace("-", "").lower(): (prefix, model) for prefix, model, *_ in RECORD_TYPES}
 
 
@@ -439,8 +438,6 @@ class TestSyncView(HubView):
                 if stream in get_connector_class(integ.provider).streams_for(integ):
                     jobs += [{"id": j.pk, "integration": integ.code, "stream": j.stream, "status": j.status}
                              for j in start_sync(integ, [stream], user=request.user)]
-        from records.serializers import SERIALIZERS
-
         rows = SERIALIZERS[model](qs.select_related("integration").order_by("pk")[:limit], many=True).data
         return ok({"success": True, "count": len(rows), data_type: rows, "jobs": jobs})
 

@@ -31,7 +31,7 @@ def heartbeat_max_age() -> float:
 
 def record_heartbeat(name: str, queues: list[str], started_at) -> None:
     """Upsert this worker's row. Never raises: a database hiccup must not stop the consumer."""
-    from .models import WorkerHeartbeat
+    from .models import WorkerHeartbeat  # config.celery imports this module before the apps load
 
     try:
         close_old_connections()
@@ -46,7 +46,7 @@ def record_heartbeat(name: str, queues: list[str], started_at) -> None:
 
 def worker_status(max_age: float | None = None) -> dict[str, Any]:
     """Every known worker with its heartbeat age; ``ok`` when each hub queue has a fresh consumer."""
-    from .models import WorkerHeartbeat
+    from .models import WorkerHeartbeat  # config.celery imports this module before the apps load
 
     max_age = heartbeat_max_age() if max_age is None else max_age
     now = timezone.now()
@@ -66,7 +66,7 @@ def worker_status(max_age: float | None = None) -> dict[str, Any]:
 
 def forget_stale_workers(older_than: timedelta = timedelta(days=1)) -> int:
     """Rows of workers gone for good (renamed hosts, old containers) are dropped after a day."""
-    from .models import WorkerHeartbeat
+    from .models import WorkerHeartbeat  # config.celery imports this module before the apps load
 
     return WorkerHeartbeat.objects.filter(beat_at__lt=timezone.now() - older_than).delete()[0]
 

@@ -6,4 +6,5 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Organizations and integrations"
 
     def ready(self) -> None:
-        from . import checks, schema  # noqa: F401  (register system checks and OpenAPI auth schemes)
+        # Registering system checks and OpenAPI auth schemes is an import's side effect: ready() is its hook.
+        from . import checks, schema  # noqa: F401

@@ -33,8 +33,11 @@ from integrations.models import (
     role_at_least,
 )
 from integrations.schema_form import CFG_PREFIX, CRED_PREFIX, build_fields
+from syncjobs.services import start_sync
 
 from .forms import IntegrationAdminForm, connect_form_for
+from .tasks import CONNECTION_TEST_ACTION, run_connection_test
+from .tasks import test_connection as test_connection_task
 
 
 # --- organizations and members --------------------------------------------------------------------
@@ -217,8 +220,6 @@ class IntegrationAdmin(OrgScopedAdmin):
 
     def panel_context(self, request, obj: Integration) -> dict:
         """The integration page's header: webhook URL to copy, registration state, last connection test."""
-        from .tasks import CONNECTION_TEST_ACTION
-
         last_test = obj.logs.filter(action=CONNECTION_TEST_ACTION).order_by("-created_at").first()
         try:
             connector = get_connector_class(obj.provider)
@@ -306,18 +307,14 @@ class IntegrationAdmin(OrgScopedAdmin):
     @admin.action(description="Test connection")
     def test_connection(self, request, queryset) -> None:
         # Many at once go to the worker; one integration's page answers in the request ("Save and test").
-        from .tasks import test_connection
-
         integrations = self._operable(request, queryset)
         for integration in integrations:
-            test_connection.delay(integration.pk)
+            test_connection_task.delay(integration.pk)
         self.message_user(request, f"Connection test queued for {len(integrations)} integration(s); each "
                                    "integration's page shows its result.")
 
     @admin.action(description="Sync now")
     def sync_now(self, request, queryset) -> None:
-        from syncjobs.services import start_sync
-
         for integration in self._operable(request, queryset):
             if integration.status == IntegrationStatus.INACTIVE:
                 self.message_user(request, f"{integration}: inactive, not synced.", messages.WARNING)
@@ -337,8 +334,6 @@ def run_test_now(integration: Integration) -> dict:
     In the request, not on a worker: the admin saves inside a transaction that another connection
     cannot see yet. It is bounded by the HTTP client's connect/read timeouts and retry budget.
     """
-    from .tasks import run_connection_test
-
     return run_connection_test(Integration.objects.get(pk=integration.pk))
 
 

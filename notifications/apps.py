@@ -7,4 +7,5 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 - alert rules listen to sync writes
+        # Alert rules listen to sync writes; receivers imports models: only once every app is loaded.
+        from . import receivers  # noqa: F401

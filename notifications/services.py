@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -34,6 +35,8 @@ from .models import Delivery, DeliveryStatus, Message, MessageStatus, Notificati
 from .recipients import InvalidRecipient, normalise
 
 log = logging.getLogger("notifications")
+# Queued by name: notifications.tasks imports this module (the task delivers through it), not the reverse.
+DELIVER_MESSAGE = "notifications.tasks.deliver_message"
 
 
 class NotificationError(ValueError):
@@ -117,9 +120,7 @@ def send(
         # The same key was sent concurrently: the other request's message stands.
         return Message.objects.get(organization=organization, idempotency_key=idempotency_key)
     if message.status == MessageStatus.QUEUED:
-        from .tasks import deliver_message
-
-        transaction.on_commit(lambda: deliver_message.delay(message.pk))
+        transaction.on_commit(lambda: current_app.signature(DELIVER_MESSAGE).delay(message.pk))
     return message
 
 

@@ -9,7 +9,7 @@ from .models import AlertKind, AlertRule
 from .receivers import check_expiry, send_daily_report
 
 
-@shared_task(acks_late=True)
+@shared_task(name=services.DELIVER_MESSAGE, acks_late=True)
 def deliver_message(message_id: int) -> None:
     retry_in = services.deliver(message_id)
     if retry_in is not None:

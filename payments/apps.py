@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from connectors.gateway import set_ledger
+
 
 class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
@@ -7,9 +9,8 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        # Hand the gateways their port to the ledger (they never import this app).
-        from connectors.gateway import set_ledger
-
+        # Hand the gateways their port to the ledger (they never import this app). The ledger imports
+        # models: only once every app is loaded.
         from .ledger import PaymentsLedger
 
         set_ledger(PaymentsLedger())

@@ -43,7 +43,7 @@ from django.utils import timezone
 from integrations.models import Integration
 
 from .coerce import MISSING, Converter, canonical_json, field_converter, missing_value
-from .models import SyncedRecord, SyncStatus
+from .models import PendingReference, SyncedRecord, SyncStatus
 from .rows import RecordRow
 
 # Columns the upsert manages itself; everything else concrete is a data field or a reference.
@@ -406,8 +406,6 @@ def unresolved_note(name: str, ref: str) -> str:
 
 def pending_refs_exist(integration: Integration, model: type[SyncedRecord]) -> tuple[bool, bool]:
     """(rows of ``model`` wait for a reference, rows wait for a ``model`` row): one statement, two probes."""
-    from .models import PendingReference
-
     label = model._meta.label
     mine = PendingReference.objects.filter(integration=integration)
     # The integration's row is only an anchor for the two EXISTS.
@@ -423,8 +421,6 @@ def track_pending_refs(plan: ModelPlan, integration: Integration, prepared: list
 
     ``forget`` False: no row of this model has an entry (nothing to forget, no query).
     """
-    from .models import PendingReference
-
     label = plan.model._meta.label
     # Only rows that existed before can have entries (a first import skips the query).
     rewritten = [p.external_id for p in prepared if forget and stored.get(p.external_id) is not None]
@@ -448,8 +444,6 @@ def resolve_pending_refs(
     every pending reference to ``model`` (after a job of that model). Returns how many were linked.
     A record's ``sync_error`` keeps only the references still unresolved (empty: clean again).
     """
-    from .models import PendingReference
-
     model = resolve_model(model)
     pending_qs = PendingReference.objects.filter(integration=integration, target_model=model._meta.label)
     fields = ("id", "model", "record_external_id", "field", "target_external_id")
@@ -489,8 +483,6 @@ def resolve_pending_refs(
 
 def _refresh_sync_errors(integration: Integration, model: type[SyncedRecord], external_ids: set[str]) -> None:
     """``sync_error`` of these records from the references still pending for them ("" when none)."""
-    from .models import PendingReference
-
     remaining: dict[str, list[str]] = {}
     for part in chunks(sorted(external_ids), SQLITE_CHUNK):
         for record, name, ref in PendingReference.objects.filter(

@@ -7,13 +7,16 @@ Each is under ``/<provider>/`` as in the hub (``/twilio/2010-04-01/Accounts/<sid
 
 from __future__ import annotations
 
+from django.urls import include, path
+
+from connectors.registry import providers
+from sandboxes import server as sandbox_server
+
 
 def urlpatterns_for_all() -> list:
     """Every e-mail/SMS connector package's sandbox, found through the registry (no list to keep)."""
-    from django.urls import include, path
-
-    from connectors.registry import providers
-    from sandboxes.urls import sandbox_modules  # needs Django set up: not at import
+    # Run as a script, this module is imported before main() sets Django up; sandboxes.urls loads models.
+    from sandboxes.urls import sandbox_modules
 
     messaging = {cls.__module__.split(".")[1]: code for code, cls in providers().items()
                  if cls.integration_type in ("email", "sms")}
@@ -25,8 +28,6 @@ urlpatterns: list = []
 
 
 def main(argv: list[str] | None = None) -> None:
-    from sandboxes import server as sandbox_server
-
     args = sandbox_server.parser("Run the messaging provider sandboxes standalone.", 8082).parse_args(argv)
     sandbox_server.run(__name__, args, "Messaging sandboxes under /<provider>/; secrets are '<account>-secret'",
                        configure=lambda settings: urlpatterns.extend(urlpatterns_for_all()))  # after setup

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
+from celery import chain, current_app
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -15,8 +16,12 @@ from connectors.registry import get_connector_class
 from integrations.models import Integration, IntegrationStatus
 
 from .models import ACTIVE_STATUSES, JobStatus, JobType, SyncJob, Trigger
+from .runner import log_event, may_retry, retry_delay
 
 log = logging.getLogger("syncjobs")
+
+# Queued by name: syncjobs.tasks imports this module (its beat tasks start syncs), not the reverse.
+RUN_SYNC_JOB = "syncjobs.tasks.run_sync_job"
 
 
 class UnknownStreamError(ValueError):
@@ -111,13 +116,10 @@ def enqueue(jobs: list[SyncJob], countdown: float | None = None) -> None:
     ``countdown``: seconds before the first may start (a retry's backoff). A broker failure is
     logged, not raised: the jobs stay pending and reap_stale_jobs re-queues them.
     """
-    from celery import chain
-
-    from .tasks import run_sync_job
-
     if not jobs:
         return
-    sigs = [run_sync_job.si(job.pk).set(task_id=job.celery_task_id, queue="sync") for job in jobs]
+    sigs = [current_app.signature(RUN_SYNC_JOB, args=(job.pk,), immutable=True).set(
+        task_id=job.celery_task_id, queue="sync") for job in jobs]
     try:
         (sigs[0] if len(sigs) == 1 else chain(*sigs)).apply_async(countdown=countdown)
     except Exception:  # noqa: BLE001 - broker down: the reaper re-queues pending jobs later
@@ -201,8 +203,6 @@ def reap_lost_job(job: SyncJob, now=None) -> bool:
     last committed page); once out of attempts it fails. Conditional on the heartbeat seen, so a
     worker that just checkpointed keeps its job. Returns whether the job was taken.
     """
-    from .runner import log_event, may_retry, retry_delay
-
     now = now or timezone.now()
     fresh = SyncJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at)
     if may_retry(job, "worker_lost"):

@@ -18,7 +18,7 @@ from integrations.models import Integration, IntegrationStatus
 
 from .models import JobStatus, SyncJob, Trigger
 from .runner import run_job
-from .services import enqueue, reap_lost_job, scheduled_streams, start_sync, sync_all
+from .services import RUN_SYNC_JOB, enqueue, reap_lost_job, scheduled_streams, start_sync, sync_all
 
 log = logging.getLogger("syncjobs")
 
@@ -121,7 +121,7 @@ def defer_for_fairness(job_id: int) -> None:
     log.info("sync job %s deferred: its organization already runs its maximum of sync jobs", job_id)
 
 
-@shared_task(name="syncjobs.tasks.run_sync_job", bind=True, acks_late=True, max_retries=None)
+@shared_task(name=RUN_SYNC_JOB, bind=True, acks_late=True, max_retries=None)
 def run_sync_job(self, job_id: int) -> str:
     """Run one job. Jobs of one request are chained, so streams run in dependency order.
 

@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from connectors.registry import provider_choices
 from integrations.admin_base import LargeTableMixin, OrgRelatedFilter, OrgScopedAdmin, has_org_role
 from integrations.admin_display import badge, json_block, truncate, when
 from integrations.models import Role
@@ -23,8 +24,6 @@ class ProviderFilter(admin.SimpleListFilter):
     parameter_name = "provider"
 
     def lookups(self, request, model_admin):
-        from connectors.registry import provider_choices
-
         return provider_choices()
 
     def queryset(self, request, queryset):

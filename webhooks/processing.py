@@ -21,12 +21,13 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from connectors.base import Connector
-from connectors.errors import IgnoredEvent, UnprocessableEvent
+from connectors.base import Connector, StoredEvent, WebhookOutcome
+from connectors.errors import FatalError, IgnoredEvent, UnprocessableEvent
 from connectors.registry import get_connector_class
 from integrations.backoff import backoff_delay
 from integrations.models import Direction, Integration, IntegrationLog
 from integrations.redaction import excerpt
+from records.upsert import mark_deleted, upsert_rows
 
 from .models import EventStatus, WebhookEvent
 from .signals import webhook_failed
@@ -157,7 +158,7 @@ def process_event(
         connector = _connector(event.integration_id, connectors)
         event.integration = connector.integration
         with transaction.atomic():  # a savepoint: what a failing handler wrote is rolled back
-            event.result = (connector.handle_webhook(event) or "done")[:4000]
+            event.result = (handle(connector, event) or "done")[:4000]
         event.status = EventStatus.COMPLETED
         logs.append(_log(event, "webhook.processed", "info", ""))
     except IgnoredEvent as exc:
@@ -178,6 +179,31 @@ def process_event(
             event.next_attempt_at = now + timedelta(seconds=backoff_seconds(event.attempts))
             logs.append(_log(event, "webhook.failed", "warning", f"attempt {event.attempts} failed, retry at "
                              f"{event.next_attempt_at.isoformat()}: {event.last_error}", with_body=True))
+
+
+def handle(connector: Connector, event: StoredEvent) -> str:
+    """Run the provider's handler on one event and write what it returned; the outcome message.
+
+    Call inside a transaction: the records are written together, or not at all when one fails.
+    """
+    outcome = connector.handle_webhook(event)
+    return apply_outcome(connector.integration, outcome) if isinstance(outcome, WebhookOutcome) else outcome
+
+
+def apply_outcome(integration: Integration, outcome: WebhookOutcome) -> str:
+    """Upsert the outcome's rows (model by model, in its order), then soft-delete its deletions."""
+    parts = list(outcome.summary)
+    for model, by_id in outcome.upserts.items():
+        if not by_id:
+            continue
+        result = upsert_rows(integration, model, list(by_id.values()))
+        if result.failed:  # the event is retried; the savepoint drops what this one wrote
+            raise FatalError(f"{model}: {result.errors[0]['external_id']}: {result.errors[0]['error']}")
+        parts.append(f"{model}: {result.created} created, {result.updated} updated, {result.skipped} unchanged")
+    for model, ids in outcome.deletions.items():
+        if ids:
+            parts.append(f"{model}: {mark_deleted(integration, model, ids)} marked deleted")
+    return "; ".join(parts)
 
 
 def _log(event: WebhookEvent, action: str, level: str, error: str, with_body: bool = False) -> IntegrationLog:

@@ -22,11 +22,14 @@ import threading
 import time
 from functools import lru_cache
 
+from celery import current_app
 from django.conf import settings
 
 log = logging.getLogger("webhooks.queue")
 
 KICK_KEY = "webhooks:kick"
+# Queued by name: webhooks.tasks imports this module (the drain clears the kick), not the reverse.
+DRAIN_EVENTS = "webhooks.tasks.drain_events"
 _last_warning = 0.0
 
 
@@ -110,12 +113,10 @@ def publish_drain() -> None:
     ``retry=False`` alone is not enough: kombu still retries the connection for seconds, and a sync
     web worker stuck there answers nobody. The sweep queues whatever a failed publish left behind.
     """
-    from .tasks import drain_events  # tasks imports this module
-
-    app = drain_events.app  # the project's Celery app, without importing config (the layer above)
+    app = current_app  # the project's Celery app, without importing config (the layer above)
     options = {**(app.conf.broker_transport_options or {}), "max_retries": 0, "socket_connect_timeout": 0.5}
     with app.connection_for_write(transport_options=options) as conn:
-        drain_events.apply_async(retry=False, connection=conn)
+        app.signature(DRAIN_EVENTS).apply_async(retry=False, connection=conn)
 
 
 def clear_kick() -> None:

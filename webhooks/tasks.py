@@ -21,7 +21,7 @@ DRAIN_MAX_SECONDS = 60
 SWEEP_INTERVAL = 30
 
 
-@shared_task(name="webhooks.tasks.drain_events", ignore_result=True)
+@shared_task(name=queue.DRAIN_EVENTS, ignore_result=True)
 def drain_events() -> int:
     """Process pending events in batches until none are due; returns how many were processed."""
     deadline = time.monotonic() + DRAIN_MAX_SECONDS

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from connectors.base import Connector, InboundRequest, WebhookDelivery
+from connectors.base import Connector, InboundRequest, WebhookDelivery, WebhookOutcome
 from connectors.errors import ConfigError, FatalError
 
 from . import webhooks
@@ -101,5 +101,5 @@ class DemoConnector(Connector):
     def verify_webhook(self, request: InboundRequest, secret: str) -> WebhookDelivery:
         return webhooks.verify(request, secret)
 
-    def handle_webhook(self, event) -> str:
+    def handle_webhook(self, event) -> WebhookOutcome:
         return webhooks.handle(self, event)

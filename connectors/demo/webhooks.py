@@ -1,7 +1,8 @@
 """Demo Store webhooks: Standard Webhooks signatures; events re-read the entity from the API.
 
 No ordering is promised, so an event only says *which* record changed: the handler reads the
-record's current state from the API and writes that (a 404 means it is gone).
+record's current state from the API and returns it as a ``WebhookOutcome`` (a 404: it is gone, to
+soft-delete), which the webhooks app writes.
 """
 
 from __future__ import annotations
@@ -9,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import InboundRequest, WebhookDelivery
+from connectors.base import InboundRequest, WebhookDelivery, WebhookOutcome
 from connectors.errors import FatalError, IgnoredEvent, RejectedPayload, SignatureError
 from connectors.signatures import split_secrets, verify_standard_webhooks
 from integrations.jsonlimits import JSONTooDeep, loads
-from records.upsert import mark_deleted, upsert_rows
 
 from . import mappers
 
@@ -40,38 +40,38 @@ def verify(request: InboundRequest, secret: str) -> WebhookDelivery:
     return WebhookDelivery(event_id=event_id, event_type=payload["type"])
 
 
-def _product(connector: DemoConnector, data: dict[str, Any]) -> str:
+def _product(connector: DemoConnector, data: dict[str, Any]) -> WebhookOutcome:
     rid = data["id"]
+    out = WebhookOutcome()
     try:
         raw = connector.http.get_json(f"api/products/{rid}", action="demo.products.get",
                                       params={"price_list": connector.price_list})
     except FatalError as exc:
         if exc.status_code != 404:
             raise
-        gone = mark_deleted(connector.integration, "records.Product", [str(rid)])
-        return f"product {rid} is gone at the source: {gone} marked deleted"
-    result = upsert_rows(connector.integration, "records.Product", [mappers.product(raw)])
-    if result.failed:
-        raise FatalError(f"product {rid}: {result.errors[0]['error']}")
-    return f"product {rid}: {result.created} created, {result.updated} updated, {result.skipped} unchanged"
+        out.note(f"product {rid} is gone at the source")
+        out.delete("records.Product", [str(rid)])
+        return out
+    out.upsert("records.Product", [mappers.product(raw)])
+    return out
 
 
-def _stock(connector: DemoConnector, data: dict[str, Any]) -> str:
-    rid = data["id"]
-    body = connector.http.get_json("api/stock", action="demo.stock.get", params={"product_id": rid})
-    result = upsert_rows(connector.integration, "records.StockLevel", [mappers.stock_level(r) for r in body["data"]])
-    return f"stock of product {rid}: {result.created} created, {result.updated} updated, {result.failed} failed"
+def _stock(connector: DemoConnector, data: dict[str, Any]) -> WebhookOutcome:
+    body = connector.http.get_json("api/stock", action="demo.stock.get", params={"product_id": data["id"]})
+    out = WebhookOutcome()
+    out.upsert("records.StockLevel", [mappers.stock_level(r) for r in body["data"]])
+    return out
 
 
 # product.deleted re-reads too: the current state decides, whatever order events arrive in.
-HANDLERS: dict[str, Callable[[DemoConnector, dict[str, Any]], str]] = {
+HANDLERS: dict[str, Callable[[DemoConnector, dict[str, Any]], WebhookOutcome]] = {
     "product.updated": _product,
     "product.deleted": _product,
     "stock.updated": _stock,
 }
 
 
-def handle(connector: DemoConnector, event: StoredEvent) -> str:
+def handle(connector: DemoConnector, event: StoredEvent) -> WebhookOutcome:
     try:
         payload = loads(bytes(event.body))
         event_type, data = payload["type"], payload["data"]

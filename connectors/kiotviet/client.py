@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from connectors.base import Connector, InboundRequest, WebhookDelivery
+from connectors.base import Connector, InboundRequest, RecordRow, WebhookDelivery, WebhookOutcome
 from connectors.errors import AuthError, ConfigError, ConnectorError, FatalError
 from connectors.signatures import split_secrets
 from integrations.models import Integration
@@ -125,18 +125,22 @@ class KiotVietConnector(Connector):
             if len(data) < 100 or len(out) >= int(body.get("total") or 0):
                 return out
 
-    def ensure_branches(self, branch_ids: set[str], action: str) -> int:
-        """Create the locations of branches first seen (opened since the branches were last read).
+    def new_branches(self, branch_ids: set[str], action: str) -> list[RecordRow]:
+        """Location rows of the branches first seen here (opened since the branches were last read).
 
-        The branch list is read and the new ones upserted. A branch it does not list stays unknown,
-        and the record naming it fails with that reason. Returns how many were created.
+        The branch list is read only when one is unknown. A branch it does not list stays unknown, and
+        the record naming it fails with that reason.
         """
         known = set(Location.objects.filter(integration=self.integration, external_id__in=branch_ids)
                     .values_list("external_id", flat=True))
         new = branch_ids - known
         if not new:
-            return 0
-        listed = [mappers.branch(b) for b in self.branches(action) if str(b.get("id")) in new]
+            return []
+        return [mappers.branch(b) for b in self.branches(action) if str(b.get("id")) in new]
+
+    def ensure_branches(self, branch_ids: set[str], action: str) -> int:
+        """Create the locations of branches first seen (``new_branches``); returns how many were created."""
+        listed = self.new_branches(branch_ids, action)
         if listed:
             result = upsert_rows(self.integration, "records.Location", listed)
             if result.failed:
@@ -231,5 +235,5 @@ class KiotVietConnector(Connector):
     def verify_webhook(self, request: InboundRequest, secret: str) -> WebhookDelivery:
         return webhooks.verify(request, secret)
 
-    def handle_webhook(self, event: StoredEvent) -> str:
+    def handle_webhook(self, event: StoredEvent) -> WebhookOutcome:
         return webhooks.handle(self, event)

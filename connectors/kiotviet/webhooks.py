@@ -3,7 +3,8 @@ what KiotViet's documentation leaves open); events re-read the entity from the A
 ``{"Id", "Attempt", "Notifications": [{"Action": "product.update.<n>", "Data": [...]}]}``.
 
 No ordering is promised, so an event only says *which* records changed: the handler reads their
-current state from the REST API and writes that (a 404 means the record is gone).
+current state from the REST API and returns it as a ``WebhookOutcome`` (a 404: the record is gone, to
+soft-delete), which the webhooks app writes.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import InboundRequest, WebhookDelivery
+from connectors.base import InboundRequest, WebhookDelivery, WebhookOutcome
 from connectors.errors import FatalError, IgnoredEvent, RejectedPayload
 from connectors.signatures import HUB_SIGNATURE, split_secrets
 from integrations.jsonlimits import JSONTooDeep, loads
-from records.upsert import mark_deleted, upsert_rows
 
 from . import mappers
-from .relations import drop_stale_relations
+from .relations import stale_relations
 
 if TYPE_CHECKING:
     from connectors.base import StoredEvent
@@ -68,66 +68,58 @@ def _read(connector: KiotVietConnector, path: str, action: str) -> dict[str, Any
     return body if isinstance(body, dict) else None
 
 
-def _upsert(connector: KiotVietConnector, model: str, rows: list) -> str:
-    result = upsert_rows(connector.integration, model, rows)
-    if result.failed:
-        raise FatalError(f"{model}: {result.errors[0]['external_id']}: {result.errors[0]['error']}")
-    return f"{result.created} created, {result.updated} updated, {result.skipped} unchanged"
-
-
-def _products(connector: KiotVietConnector, ids: list[str]) -> str:
-    outcomes = []
+def _products(connector: KiotVietConnector, ids: list[str], out: WebhookOutcome) -> None:
     for rid in ids:
         raw = _read(connector, f"products/{rid}", "kiotviet.products.get")
         if raw is None:
-            gone = mark_deleted(connector.integration, "records.Product", [rid])
-            outcomes.append(f"product {rid} is gone at KiotViet: {gone} marked deleted")
+            out.note(f"product {rid} is gone at KiotViet")
+            out.delete("records.Product", [rid])
             continue
         raw[mappers.MAPPING_KEY] = {k: connector.config.get(k)
                                     for k in ("price_book_id", "brand_attribute", "default_category")}
         raw.pop("inventories", None)  # stock has its own stream and events
-        outcomes.append(f"product {rid}: {_upsert(connector, 'records.Product', [mappers.product(raw)])}; relations "
-                        f"{_upsert(connector, 'records.ProductRelation', mappers.product_relations(raw))}, "
-                        f"{drop_stale_relations(connector.integration, [rid])} dropped")
-    return "; ".join(outcomes)
+        relations = mappers.product_relations(raw)
+        out.upsert("records.Product", [mappers.product(raw)])
+        out.upsert("records.ProductRelation", relations)
+        # Relations the product no longer lists (a removed attribute, price-book price, unit...).
+        out.delete("records.ProductRelation", stale_relations(connector.integration, rid, relations))
 
 
-def _stock(connector: KiotVietConnector, ids: list[str]) -> str:
+def _stock(connector: KiotVietConnector, ids: list[str], out: WebhookOutcome) -> None:
     default_location = connector.config.get("default_location")
-    outcomes, levels = [], {}
+    levels = {}
     for rid in ids:
         raw = _read(connector, f"products/{rid}", "kiotviet.products.get")
         if raw is None:
-            outcomes.append(f"stock of product {rid}: the product is gone")
+            out.note(f"stock of product {rid}: the product is gone")
         else:
             item = {**raw, "inventories": raw.get("inventories") or []}  # a service product lists none
             levels[rid] = [mappers.stock_level(inv) for inv in mappers.inventory_items(item, default_location)]
-    # One look at the branches for the whole event.
-    opened = connector.ensure_branches({row.refs["location"] for rows in levels.values() for row in rows},
-                                       "kiotviet.branches.list")
+    # One look at the branches for the whole event; their locations are written before the stock.
+    opened = connector.new_branches({row.refs["location"] for rows in levels.values() for row in rows},
+                                    "kiotviet.branches.list")
     if opened:
-        outcomes.append(f"{opened} new branch(es) created")
-    outcomes += [f"stock of product {rid}: {_upsert(connector, 'records.StockLevel', rows)}"
-                 for rid, rows in levels.items()]
-    return "; ".join(outcomes)
+        out.note(f"{len(opened)} new branch(es) created")
+        out.upsert("records.Location", opened)
+    for rows in levels.values():
+        out.upsert("records.StockLevel", rows)
 
 
-def _simple(path: str, model: str, mapper: Callable[[dict[str, Any]], Any]) -> Callable[..., str]:
-    def handle(connector: KiotVietConnector, ids: list[str]) -> str:
-        outcomes = []
+def _simple(path: str, model: str, mapper: Callable[[dict[str, Any]], Any]) -> Callable[..., None]:
+    def handle(connector: KiotVietConnector, ids: list[str], out: WebhookOutcome) -> None:
         for rid in ids:
             raw = _read(connector, f"{path}/{rid}", f"kiotviet.{path}.get")
             if raw is None:
-                outcomes.append(f"{path} {rid}: {mark_deleted(connector.integration, model, [rid])} marked deleted")
+                out.note(f"{path} {rid} is gone at KiotViet")
+                out.delete(model, [rid])
             else:
-                outcomes.append(f"{path} {rid}: {_upsert(connector, model, [mapper(raw)])}")
-        return "; ".join(outcomes)
+                out.upsert(model, [mapper(raw)])
 
     return handle
 
 
 # Deletes re-read too: the current state decides, whatever order events arrive in.
-HANDLERS: dict[str, Callable[[KiotVietConnector, list[str]], str]] = {
+HANDLERS: dict[str, Callable[[KiotVietConnector, list[str], WebhookOutcome], None]] = {
     "product.update": _products,
     "product.delete": _products,
     "stock.update": _stock,
@@ -140,7 +132,8 @@ HANDLERS: dict[str, Callable[[KiotVietConnector, list[str]], str]] = {
 }
 
 
-def handle(connector: KiotVietConnector, event: StoredEvent) -> str:
+def handle(connector: KiotVietConnector, event: StoredEvent) -> WebhookOutcome:
+    """The records the event's notifications name, as the API has them now (the webhooks app writes them)."""
     try:
         payload = loads(bytes(event.body))
         notifications = payload["Notifications"]
@@ -148,18 +141,21 @@ def handle(connector: KiotVietConnector, event: StoredEvent) -> str:
         notifications = None
     if not isinstance(notifications, list):
         raise IgnoredEvent("not a KiotViet notification (no Notifications list)")
-    outcomes = []
+    out = WebhookOutcome()
     for note in notifications:
         if not isinstance(note, dict):
             continue
         kind = ".".join(str(note.get("Action") or "").lower().split(".")[:2])
         handler = HANDLERS.get(kind)
         if handler is None:
-            outcomes.append(f"{kind or 'an event'} is not handled")
+            out.note(f"{kind or 'an event'} is not handled")
             continue
         ids = _ids(note.get("Data"))
-        outcomes.append(handler(connector, ids) if ids else f"{kind}: no ids in Data")
+        if ids:
+            handler(connector, ids, out)
+        else:
+            out.note(f"{kind}: no ids in Data")
     if not any(HANDLERS.get(".".join(str(n.get("Action") or "").lower().split(".")[:2]))
                for n in notifications if isinstance(n, dict)):
-        raise IgnoredEvent("; ".join(outcomes) or "no notifications")
-    return "; ".join(outcomes)[:2000]
+        raise IgnoredEvent("; ".join(out.summary) or "no notifications")
+    return out

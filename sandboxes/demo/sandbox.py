@@ -33,6 +33,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from connectors.signatures import sign_standard_webhooks
 from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
+from sandboxes import server as sandbox_server
 from sandboxes.control import ControlRefused, control_body
 
 from . import dataset as ds
@@ -493,8 +494,6 @@ urlpatterns = [
 
 def main(argv: list[str] | None = None) -> None:
     """Serve only this sandbox (at the root path), e.g. for a benchmark or a manual look."""
-    from sandboxes import server as sandbox_server
-
     args = sandbox_server.parser("Run the Demo Store sandbox standalone.", 8081).parse_args(argv)
     sandbox_server.run(__name__, args, "Demo Store sandbox (credentials: client_id, client_id + '-secret')")
 

@@ -32,6 +32,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from sandboxes import server as sandbox_server
 from sandboxes.control import ControlRefused, control_body
 from sandboxes.state import STATE_TTL
 
@@ -449,8 +450,6 @@ urlpatterns = [
 
 def main(argv: list[str] | None = None) -> None:
     """Serve only this sandbox (at the root path), e.g. for the benchmark or a manual look."""
-    from sandboxes import server as sandbox_server
-
     args = sandbox_server.parser("Run the iiko sandbox standalone.", 8766).parse_args(argv)
     sandbox_server.run(__name__, args, "iiko sandbox, API under /resto/api/ (password of login L: 'L-password')")
 

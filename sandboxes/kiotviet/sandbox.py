@@ -43,6 +43,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from integrations.jsonlimits import loads  # request bodies: JSON nested too deep is a ValueError
+from sandboxes import server as sandbox_server
 from sandboxes.control import ControlRefused, control_body
 from sandboxes.state import STATE_TTL
 
@@ -734,8 +735,6 @@ urlpatterns = [
 
 def main(argv: list[str] | None = None) -> None:
     """Serve only this sandbox (at the root path), e.g. for the benchmark or a manual look."""
-    from sandboxes import server as sandbox_server
-
     parser = sandbox_server.parser("Run the KiotViet sandbox standalone.", 8765)
     parser.add_argument("--shared-cache", action="store_true",
                         help="keep the state in the hub's cache (Redis) instead of this process's memory")

@@ -14,6 +14,7 @@ from connectors.signatures import sign_standard_webhooks
 from records.models import Product, StockLevel
 from tests.connectors.conftest import WEBHOOK_SECRET
 from tests.connectors.demo.test_connector import SIZES, sync
+from webhooks.processing import handle
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_fixture_event_verifies_and_is_handled(synced, name):
 
     assert verified.event_id == f"msg_{name}" and verified.event_type == name
     assert not RESULTS[name](synced)
-    synced.handle_webhook(stored(synced, request, name))
+    handle(synced, stored(synced, request, name))
     assert RESULTS[name](synced)
 
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import InboundRequest
+from connectors.base import InboundRequest, WebhookOutcome
 from connectors.errors import IgnoredEvent, SignatureError
 from records.models import Customer, Location, Product, StockLevel
 from tests.webhooks.security import Sender, WebhookSecurityContract
 from webhooks.models import WebhookEvent
+from webhooks.processing import handle
 
 from .conftest import WEBHOOK_SECRET, run_sync
 
@@ -73,8 +74,20 @@ def test_fixture_event_verifies_and_is_handled(synced, name):
     payload = json.loads(request.body)
     assert verified.event_id == payload["Id"] and verified.event_type == name.split("-")[0]
     assert not RESULTS[name](synced)
-    synced.handle_webhook(stored(synced, request, verified.event_type))
+    handle(synced, stored(synced, request, verified.event_type))
     assert RESULTS[name](synced)
+
+
+def test_the_connector_returns_the_records_and_writes_none(synced):
+    """The provider reads; the webhooks app writes what it returned (processing.handle)."""
+    event = stored(synced, delivery("product.update"), "product.update")
+
+    outcome = synced.handle_webhook(event)
+
+    assert isinstance(outcome, WebhookOutcome)
+    assert outcome.upserts["records.Product"]["1000007"].fields["name"] == "Đổi từ webhook"
+    assert outcome.upserts["records.ProductRelation"]
+    assert Product.objects.get(integration=synced.integration, external_id="1000007").name != "Đổi từ webhook"
 
 
 def test_stock_at_a_branch_opened_since_the_sync_creates_its_location(synced, kv_sandbox):
@@ -82,7 +95,7 @@ def test_stock_at_a_branch_opened_since_the_sync_creates_its_location(synced, kv
     request = delivery("stock.update")
     assert not Location.objects.filter(integration=synced.integration, external_id="3103").exists()
 
-    outcome = synced.handle_webhook(stored(synced, request, "stock.update"))
+    outcome = handle(synced, stored(synced, request, "stock.update"))
 
     assert "1 new branch(es) created" in outcome
     assert Location.objects.get(integration=synced.integration, external_id="3103").name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .security import WebhookSecurityContract
+from tests.webhooks.security import WebhookSecurityContract
 
 
 class TestHmacSha256Hex(WebhookSecurityContract):

@@ -36,6 +36,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
+from sandboxes import server as sandbox_server
 from sandboxes.control import ControlRefused, control_body
 
 from . import dataset as ds
@@ -341,8 +342,6 @@ urlpatterns = [
 
 def main(argv: list[str] | None = None) -> None:
     """Serve only this sandbox (at the root path), e.g. for a manual look."""
-    from sandboxes import server as sandbox_server
-
     args = sandbox_server.parser("Run the 1C OData sandbox standalone.", 8767).parse_args(argv)
     sandbox_server.run(__name__, args, "1C sandbox, <publication>/odata/standard.odata/ "
                                        "(user Администратор, password 'пароль-<publication>')")

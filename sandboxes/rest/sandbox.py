@@ -43,6 +43,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from sandboxes import server as sandbox_server
 from sandboxes.control import ControlRefused, control_body
 
 from . import dataset as ds
@@ -307,8 +308,6 @@ urlpatterns = [
 
 def main(argv: list[str] | None = None) -> None:
     """Serve only this sandbox (at the root path), e.g. for a benchmark or a manual look."""
-    from sandboxes import server as sandbox_server
-
     args = sandbox_server.parser("Run the generic REST sandbox standalone.", 8083).parse_args(argv)
     sandbox_server.run(__name__, args, "generic REST sandbox (api key rk_<acct>, bearer rt_<acct>, ...)")
 

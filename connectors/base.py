@@ -86,6 +86,8 @@ class Page:
     extra: dict[str, list[RecordRow]] = field(default_factory=dict)
     # Mapped, hashed and coerced ahead of the write (syncjobs.prefetch), or None.
     prepared: Any = None
+    # How many records the whole read holds, when the provider says (the progress bar's percentage).
+    total: int | None = None
 
 
 @dataclass

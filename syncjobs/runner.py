@@ -332,6 +332,8 @@ class JobRun:
                 **job.progress, "pages": job.pages, "records": job.records_processed,
                 "last_cursor": self.last_cursor, "extra": extra_counts,
             }
+            if page.total is not None:
+                job.progress["total"] = page.total
             if prep.warnings:  # records written with something made up (e.g. "Unnamed supplier")
                 job.progress["warning_count"] = job.progress.get("warning_count", 0) + len(prep.warnings)
                 job.progress["warnings"] = (job.progress.get("warnings", []) + [

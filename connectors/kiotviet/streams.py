@@ -130,6 +130,7 @@ class KiotVietStream(Stream):
         batch: list[Any] = []
         pages = 0
         action = f"kiotviet.{self.name}.list"
+        total = None  # the first answer's count of rows modified since the start: this run's whole read
         while True:
             params = {"pageSize": page_size, "currentItem": offset, "lastModifiedFrom": since,
                       "orderBy": "modifiedDate", "orderDirection": "Asc", **self.params}
@@ -137,6 +138,8 @@ class KiotVietStream(Stream):
                 params["includeRemoveIds"] = "true"
             body = fetch_page(ctx, self.path, params, action)
             data = body["data"]
+            if total is None and isinstance(body.get("total"), int):
+                total = body["total"]
             for rid in body.get(self.removed_key or "", None) or []:
                 removed[str(rid)] = None
             keyed = [(r, record_time(r)) for r in data]
@@ -152,7 +155,9 @@ class KiotVietStream(Stream):
             pages += 1
             done = len(data) < page_size or not data
             if batch and (done or pages >= per_batch):
-                yield self.page(ctx, batch, {"since": since, "seen": dict(seen), "resume": True})
+                page = self.page(ctx, batch, {"since": since, "seen": dict(seen), "resume": True})
+                page.total = total
+                yield page
                 batch, pages = [], 0
             if done:
                 break
@@ -258,7 +263,9 @@ class DocumentStream(KiotVietStream):
             done = len(data) < page_size or offset >= int(body.get("total") or 0)
             if batch and (done or pages >= per_batch):
                 cursor_now = {"newest": newest, "from": start, "offset": offset, "resume": not done}
-                yield self.page(ctx, batch, cursor_now)
+                page = self.page(ctx, batch, cursor_now)
+                page.total = int(body.get("total") or 0) or None
+                yield page
                 batch, pages = [], 0
             if done:
                 break

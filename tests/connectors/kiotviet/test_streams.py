@@ -101,6 +101,8 @@ def test_full_sync_of_every_stream_maps_into_records(kv):
 
     assert {name: job.status for name, job in jobs.items()} == {name: "completed" for name in STREAMS}
     assert {name: job.records_failed for name, job in jobs.items() if job.records_failed} == {}
+    # KiotViet's list answers say how many rows the read holds: the progress bar shows "23 of 23".
+    assert (jobs["products"].progress["total"], jobs["orders"].progress["total"]) == (23, 6)
     live = {"integration": integ}
     assert Location.objects.filter(**live, kind="branch").count() == 3
     assert Category.objects.filter(**live).count() == 5 and Category.objects.filter(**live, parent__isnull=False)

@@ -88,6 +88,7 @@ class PaymentGateway:
     """Mixin for gateway connectors. ``start_payment`` runs outside any database transaction."""
 
     requires_reference = False  # the gateway pays an account/order reference (Payme, Click)
+    requires_payment_method = False  # the gateway charges a token made in the payer's browser (Square)
     test_currency = "UZS"
 
     def check_payment(self, *, reference: str, amount: int, currency: str) -> str | None:

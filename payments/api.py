@@ -97,6 +97,9 @@ def start(request, data: dict[str, Any], *, test_mode: bool = False, source: str
             raise Conflict(f"Integration {gateway.code} is inactive.")
         if services.gateway_of(gateway).requires_reference and not data.get("reference"):
             raise exceptions.ValidationError({"reference": f"{gateway.provider} pays a reference: it is required."})
+        if services.gateway_of(gateway).requires_payment_method and not data.get("payment_method"):
+            raise exceptions.ValidationError({"payment_method": f"{gateway.provider} charges a payment token made "
+                                                                "in the payer's browser: it is required."})
     order = _document(org, "order", data.get("order"))
     invoice = _document(org, "invoice", data.get("invoice"))
     if not (order or invoice) and data.get("reference"):

@@ -36,6 +36,7 @@ class SquareConnector(PaymentGateway, Connector):
     config_serializer = SquareConfig
     secret_fields = ("access_token",)
     test_currency = "USD"
+    requires_payment_method = True
 
     @property
     def base_url(self) -> str:

@@ -73,8 +73,10 @@ def test_a_card_token_is_charged_at_once_and_a_decline_is_failed(api, square):
                       payment_method="cnon:card-nonce-declined")
     assert declined.status_code == 201, declined.content
     assert (declined.json()["state"], declined.json()["cancel_reason"]) == ("failed", "GENERIC_DECLINE")
+    before = PaymentTransaction.objects.count()
     missing = create(api, integration=square.code, amount=500, currency="USD")
-    assert missing.status_code == 502 and "payment_method" in missing.json()["error"]["message"]
+    assert missing.status_code == 400 and "payment_method" in missing.json()["error"]["details"], missing.content
+    assert PaymentTransaction.objects.count() == before  # refused before anything is recorded or sent
 
 
 def test_same_create_with_one_idempotency_key_eight_times_is_one_payment(live_server, org, square, sandbox):

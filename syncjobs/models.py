@@ -123,6 +123,9 @@ class SyncState(models.Model):
     resume_full = models.BooleanField(default=False)
     resume_started_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
+    # The field mapping (connectors.mapping.fingerprint) the stored records were written under: when
+    # staff change it, the next incremental run reads the whole stream so every record is re-mapped.
+    mapping_fingerprint = models.CharField(max_length=32, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from connectors.base import Page, Stream, SyncContext
 from connectors.errors import ConfigError, ConnectorError
-from connectors.mapping import mapped_stream
+from connectors.mapping import MappedStream, mapped_stream
 from connectors.registry import get_connector_class
 from integrations.backoff import backoff_delay
 from integrations.db import relaxed_commit
@@ -196,6 +196,8 @@ class JobRun:
         self.unidentified_failures = 0  # failed records without an id: a full-scan diff would be unsafe
         self.last_cursor: Any = None
         self.state_id: int | None = None
+        self.mapping_fp = ""  # the fingerprint of the field mapping this run applies ("" for none)
+        self.remapping = False  # reading the whole stream again because that mapping changed
 
     # --- the run ----------------------------------------------------------------------------------
     def execute(self) -> Outcome:
@@ -211,8 +213,10 @@ class JobRun:
             if job.stream not in streams:
                 raise ConfigError(f"stream {job.stream!r} is not offered by this integration any more")
             stream = mapped_stream(streams[job.stream], self.integration.config)
+            self.mapping_fp = stream.variant if isinstance(stream, MappedStream) else ""
             cursor, read_full, resumed = self._start_point(stream)
-            log_event(job, "sync.started", details={"cursor": cursor, "resumed": resumed, "full": self.full})
+            log_event(job, "sync.started", details={"cursor": cursor, "resumed": resumed, "full": self.full,
+                                                    **({"mapping_changed": True} if self.remapping else {})})
             ctx = SyncContext(self.integration, connector, connector.http, job)
             if job.cursor_before is None and job.attempts <= 1:
                 job.cursor_before = cursor
@@ -220,6 +224,8 @@ class JobRun:
             job.progress = {**job.progress, "resumed_from": cursor if resumed else None}
             if resumed and self.full and job.job_type != JobType.FULL:
                 job.progress["continues_full_run"] = True
+            if self.remapping:
+                job.progress["mapping_changed"] = True
             job.save(update_fields=["cursor_before", "progress"])
             # A resumed full run reads on from its checkpoint, which is what an incremental read does.
             pages = stream.read(ctx, cursor, read_full)
@@ -280,6 +286,11 @@ class JobRun:
                     resume_full=True, resume_started_at=self.started_at, resume_cursor=None
                 )
             return None, True, False
+        if state.resume_cursor is None and state.cursor is not None and state.mapping_fingerprint != self.mapping_fp:
+            # The stored records were mapped otherwise: read from the beginning (no deletion diff), so an
+            # unchanged source record is re-mapped too (its hash includes the mapping's fingerprint).
+            self.remapping = True
+            return None, False, False
         cursor = state.resume_cursor or state.cursor
         return cursor, False, bool(cursor is not None and cursor == state.resume_cursor)
 
@@ -380,6 +391,7 @@ class JobRun:
             state.resume_cursor = None
             state.resume_full, state.resume_started_at = False, None
             state.last_success_at = now
+            state.mapping_fingerprint = self.mapping_fp
             state.save()
             FullScanSeen.objects.filter(state=state).delete()
             # References to this stream's records that an earlier write could not link (a webhook's

@@ -4,6 +4,7 @@ applies config["field_mappings"] after the stream's own mapper, without code in 
 from __future__ import annotations
 
 import pytest
+from django.db import models
 
 from records.models import Product
 from tests.connectors.kiotviet.conftest import kv, kv_sandbox, run_sync  # noqa: F401 - fixtures
@@ -41,6 +42,31 @@ def test_a_kiotviet_stream_syncs_the_overridden_and_added_fields(kv, api):  # no
     assert all(p.name == p.sku for p in Product.objects.filter(integration=integ))
     # The same mapping again: nothing to write.
     assert run_sync(connector, ["products"], full=True)["products"].records_skipped == 12
+
+
+def test_an_incremental_run_after_a_mapping_change_re_maps_every_record(kv, api):  # noqa: F811
+    connector = kv(sizes=SIZES)
+    integ = connector.integration
+    run_sync(connector, ["categories", "products"], full=True)
+    quiet = run_sync(connector, ["products"])["products"]  # incremental, nothing changed at KiotViet
+    assert quiet.records_created + quiet.records_updated == 0 and "mapping_changed" not in quiet.progress
+
+    resp = api.put(f"/api/v1/integrations/{integ.pk}/mappings/products/",
+                   {"fields": [{"target": "name", "source": "code"}]}, format="json")
+    assert resp.status_code == 200, resp.content
+    connector.integration.refresh_from_db()
+    job = run_sync(connector, ["products"])["products"]  # incremental: the source did not change either
+    assert (job.status, job.records_updated, job.progress.get("mapping_changed")) == ("completed", 12, True)
+    assert all(p.name == p.sku for p in Product.objects.filter(integration=integ))
+    after = run_sync(connector, ["products"])["products"]  # the re-read is done once
+    assert after.records_updated == 0 and "mapping_changed" not in after.progress
+
+    # Removing the mapping is a change too: the mapper's own names come back.
+    assert api.put(f"/api/v1/integrations/{integ.pk}/mappings/products/", {"fields": []},
+                   format="json").status_code == 200
+    connector.integration.refresh_from_db()
+    assert run_sync(connector, ["products"])["products"].records_updated == 12
+    assert not Product.objects.filter(integration=integ, name=models.F("sku")).exists()
 
 
 def test_the_mapping_api_validates_against_the_streams_model(kv, api):  # noqa: F811

@@ -309,11 +309,15 @@ else:
     # job (and above SYNC_RETRY_BACKOFF_MAX_SECONDS: Redis hands out a countdown message again too);
     # a copy delivered while the job still runs is harmless (the job is claimed once).
     BROKER_VISIBILITY_TIMEOUT = env.int("BROKER_VISIBILITY_TIMEOUT", default=1200)
+    _restore_interval = max(1, min(60, BROKER_VISIBILITY_TIMEOUT // 10))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
         # Look for such messages every tenth of it (kombu's default sweep is every 100 s).
-        "unacked_restore_interval": max(1, min(60, BROKER_VISIBILITY_TIMEOUT // 10)),
+        "unacked_restore_interval": _restore_interval,
         "unacked_restore_throttle": 1,
+        # The sweep's lock: a worker killed while holding it (it sweeps every interval) would block
+        # every sweep for kombu's default 300 s; a sweep of 10 messages takes milliseconds.
+        "unacked_mutex_expire": max(5, 2 * _restore_interval),
     }
 CELERY_TASK_IGNORE_RESULT = True  # job state lives in our own tables
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another worker

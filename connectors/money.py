@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from connectors.errors import MappingError
 
 # ISO 4217 exponents that are not 2 (the default).
 EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0, "XAF": 0, "XOF": 0,
@@ -26,3 +29,16 @@ def to_minor(value: Decimal | str | int, currency: str) -> int | None:
 
 def to_major(amount: int, currency: str) -> Decimal:
     return Decimal(amount).scaleb(-exponent(currency))
+
+
+def decimal(value: Any, what: str = "value") -> Decimal | None:
+    """A number a provider sent (string or number) as a Decimal, None when empty; a MappingError naming
+    ``what`` otherwise (a boolean is not a number, though Decimal(str(True)) would fail late)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise MappingError(f"{what}: not a number: {value!r}")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise MappingError(f"{what}: not a number: {value!r}") from None

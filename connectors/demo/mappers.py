@@ -5,28 +5,20 @@ Foreign keys go in ``refs`` by the referenced record's external id; the upsert r
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
 from connectors.base import RecordRow
 from connectors.errors import MappingError
+from connectors.money import decimal
 
 LOCATION_KINDS = {"store": "store", "warehouse": "warehouse", "branch": "branch"}
 
 
 def _ref(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise MappingError(f"not a number: {value!r}") from None
 
 
 def _require(raw: dict[str, Any], *names: str) -> None:
@@ -64,8 +56,8 @@ def product(raw: dict[str, Any]) -> RecordRow:
             "name": raw["name"],
             "description": raw.get("description") or "",
             "unit": raw.get("unit") or "",
-            "price": _decimal(price),
-            "cost": _decimal(raw.get("cost")),
+            "price": decimal(price),
+            "cost": decimal(raw.get("cost")),
             "currency": raw.get("currency") or "",
             "prices": prices,
             "is_active": bool(raw.get("is_active", True)),
@@ -79,8 +71,8 @@ def stock_level(raw: dict[str, Any]) -> RecordRow:
     _require(raw, "id", "product_id", "location_id")
     return RecordRow(
         external_id=str(raw["id"]),
-        fields={"quantity": _decimal(raw.get("quantity")) or Decimal(0),
-                "reserved": _decimal(raw.get("reserved")) or Decimal(0)},
+        fields={"quantity": decimal(raw.get("quantity")) or Decimal(0),
+                "reserved": decimal(raw.get("reserved")) or Decimal(0)},
         refs={"product": str(raw["product_id"]), "location": str(raw["location_id"])},
         payload=raw,
     )
@@ -101,7 +93,7 @@ def order(raw: dict[str, Any]) -> RecordRow:
     return RecordRow(
         external_id=str(raw["id"]),
         fields={"kind": "sales", "number": raw.get("number") or "", "status": raw.get("status") or "",
-                "total": _decimal(raw.get("total")), "currency": raw.get("currency") or "",
+                "total": decimal(raw.get("total")), "currency": raw.get("currency") or "",
                 "note": raw.get("note") or "", "ordered_at": ordered_at},
         refs={"customer": _ref(raw.get("customer_id")), "location": _ref(raw.get("location_id"))},
         payload=raw,
@@ -115,8 +107,8 @@ def order_lines(raw: dict[str, Any]) -> list[RecordRow]:
         line_no = int(line.get("line_no") or n)
         rows.append(RecordRow(
             external_id=f"{raw['id']}:{line_no}",
-            fields={"line_no": line_no, "quantity": _decimal(line.get("quantity")) or Decimal(0),
-                    "unit_price": _decimal(line.get("price")), "total": _decimal(line.get("total")),
+            fields={"line_no": line_no, "quantity": decimal(line.get("quantity")) or Decimal(0),
+                    "unit_price": decimal(line.get("price")), "total": decimal(line.get("total")),
                     "description": line.get("description") or ""},
             refs={"order": str(raw["id"]), "product": _ref(line.get("product_id"))},
             payload=line,

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from connectors.base import RecordRow
 from connectors.errors import MappingError
+from connectors.money import decimal as number
 
 SHOP_TZ = timezone(timedelta(hours=7), "ICT")  # KiotViet's date-times are Vietnam local time, no offset
 CURRENCY = "VND"
@@ -35,17 +36,6 @@ CASHFLOW_STATUSES = {0: "paid", 1: "cancelled"}
 
 def ref(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
-
-
-def number(value: Any, what: str = "value") -> Decimal | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool):
-        raise MappingError(f"{what}: not a number: {value!r}")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise MappingError(f"{what}: not a number: {value!r}") from None
 
 
 def local_time(value: Any) -> datetime | None:

@@ -10,12 +10,13 @@ overridden by the integration's ``properties`` (the stream puts the overrides on
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.base import RecordRow
 from connectors.errors import MappingError
+from connectors.money import decimal
 from records.upsert import child_rows
 
 from .schemas import DEFAULT_FIELDS
@@ -45,15 +46,6 @@ def key(raw: dict[str, Any]) -> str:
     if not found:
         raise MappingError("no Ref_Key")
     return found
-
-
-def decimal(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise MappingError(f"not a number: {value!r}") from None
 
 
 def moment(value: Any, tz: str | None) -> datetime | None:
